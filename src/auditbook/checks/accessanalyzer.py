@@ -1,0 +1,1 @@
+"""Checks for accessanalyzer (being written)."""

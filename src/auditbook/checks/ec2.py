@@ -1,0 +1,1 @@
+"""Checks for ec2 (being written)."""

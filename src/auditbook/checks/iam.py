@@ -1,0 +1,1 @@
+"""Checks for iam (being written)."""

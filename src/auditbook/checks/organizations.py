@@ -1,0 +1,1 @@
+"""Checks for organizations (being written)."""

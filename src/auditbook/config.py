@@ -1,0 +1,259 @@
+"""The project configuration: the ``auditbook`` plugin options in ``mkdocs.yml``.
+
+The CLI and the MkDocs plugin read the same options, validated against
+``schemas/config.schema.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from auditbook.errors import ConfigError
+from auditbook.yamlfile import YamlDocument, load_yaml
+
+PLUGIN_NAME = "auditbook"
+
+DEFAULT_APPROVED_REGIONS = ("eu-west-2", "eu-west-1")
+
+# PostgreSQL, MySQL, SQL Server, Oracle, MongoDB, Redis, Memcached, Elasticsearch.
+DEFAULT_DATABASE_PORTS = (5432, 3306, 1433, 1521, 27017, 6379, 11211, 9200)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Ages in days that checks compare against."""
+
+    root_unused_days: int = 30
+    access_key_max_age_days: int = 90
+    credentials_unused_days: int = 45
+    secret_rotation_days: int = 90
+    log_retention_days: int = 365
+    attestation_max_age_days: int = 365
+
+
+@dataclass(frozen=True)
+class AccountTarget:
+    """An account to collect, and the role to assume there if any."""
+
+    id: str
+    name: str = ""
+    role_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated project configuration, with defaults filled in.
+
+    Paths are absolute, resolved against the folder of ``mkdocs.yml``.
+    """
+
+    root: Path
+    organisation: str = "Example Organisation"
+    prepared_by: str = ""
+    scope_statement: str = ""
+    controls_dir: Path = Path("controls")
+    evidence_dir: Path = Path("evidence")
+    home_region: str | None = None
+    regions: tuple[str, ...] = ()
+    accounts: tuple[AccountTarget, ...] = ()
+    approved_regions: tuple[str, ...] = DEFAULT_APPROVED_REGIONS
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    database_ports: tuple[int, ...] = DEFAULT_DATABASE_PORTS
+    sensitive_bucket_tag_key: str = "data-classification"
+    sensitive_bucket_tag_values: tuple[str, ...] = ("confidential", "restricted")
+    out_of_scope: tuple[str, ...] = ()
+    fail_on: str = "high"
+    max_workers: int = 8
+    pdf_max_findings_per_control: int = 50
+    pdf_filename: str = "audit-pack.pdf"
+    workbook_filename: str = "evidence.xlsx"
+    site_max_findings_per_table: int = 200
+    source: Path | None = None
+
+    def for_run(self) -> dict[str, Any]:
+        """Return the options recorded in ``run.json``."""
+        return {
+            "regions": list(self.regions),
+            "home_region": self.home_region,
+            "accounts": [a.id for a in self.accounts],
+            "approved_regions": list(self.approved_regions),
+            "thresholds": vars(self.thresholds),
+            "database_ports": list(self.database_ports),
+            "sensitive_bucket_tag": {
+                "key": self.sensitive_bucket_tag_key,
+                "values": list(self.sensitive_bucket_tag_values),
+            },
+            "out_of_scope": list(self.out_of_scope),
+        }
+
+
+@cache
+def config_schema() -> dict[str, Any]:
+    """Return the JSON Schema of the plugin options."""
+    text = resources.files("auditbook").joinpath("schemas/config.schema.json")
+    return json.loads(text.read_text(encoding="utf-8"))
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate the ``auditbook`` plugin options of a ``mkdocs.yml``.
+
+    Raises:
+        ConfigError: the file is missing or unreadable, is not valid YAML, or
+            an option is invalid; the message names the line and the fix.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the configuration: {exc}", path=path) from exc
+
+    try:
+        document = load_yaml(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(
+            f"invalid YAML: {problem}; fix the syntax at this line", path=path, line=line
+        ) from exc
+    except ValueError as exc:
+        raise ConfigError(str(exc), path=path) from exc
+
+    options, base = _plugin_options(document, path)
+    return settings_from_options(options, path, document, base)
+
+
+def settings_from_options(
+    options: dict[str, Any],
+    path: Path,
+    document: YamlDocument | None = None,
+    base: tuple = (),
+) -> Settings:
+    """Validate plugin options and build :class:`Settings` from them.
+
+    Raises:
+        ConfigError: an option is invalid.
+    """
+    validator = jsonschema.Draft202012Validator(config_schema())
+    errors = sorted(validator.iter_errors(options), key=lambda e: list(e.path))
+    if errors:
+        error = errors[0]
+        key_path = [str(p) for p in error.path]
+        key = ".".join(key_path) or PLUGIN_NAME
+        line = document.line_of((*base, *error.path)) if document else None
+        raise ConfigError(
+            f"option {key!r} is invalid: {_describe(error)}",
+            path=path,
+            line=line,
+            key=key,
+        )
+
+    root = path.resolve().parent
+    thresholds = Thresholds(**options.get("thresholds", {}))
+    tag = options.get("sensitive_bucket_tag", {})
+    pdf = options.get("pdf", {})
+    workbook = options.get("workbook", {})
+    site = options.get("site", {})
+    defaults = Settings(root=root)
+
+    return Settings(
+        root=root,
+        organisation=options.get("organisation", defaults.organisation),
+        prepared_by=options.get("prepared_by", ""),
+        scope_statement=options.get("scope_statement", ""),
+        controls_dir=root / options.get("controls_dir", "controls"),
+        evidence_dir=root / options.get("evidence_dir", "evidence"),
+        home_region=options.get("home_region"),
+        regions=tuple(options.get("regions", ())),
+        accounts=tuple(AccountTarget(**a) for a in options.get("accounts", ())),
+        approved_regions=tuple(
+            options.get("approved_regions", DEFAULT_APPROVED_REGIONS)
+        ),
+        thresholds=thresholds,
+        database_ports=tuple(options.get("database_ports", DEFAULT_DATABASE_PORTS)),
+        sensitive_bucket_tag_key=tag.get("key", defaults.sensitive_bucket_tag_key),
+        sensitive_bucket_tag_values=tuple(
+            tag.get("values", defaults.sensitive_bucket_tag_values)
+        ),
+        out_of_scope=tuple(options.get("out_of_scope", ())),
+        fail_on=options.get("fail_on", defaults.fail_on),
+        max_workers=options.get("max_workers", defaults.max_workers),
+        pdf_max_findings_per_control=pdf.get(
+            "max_findings_per_control", defaults.pdf_max_findings_per_control
+        ),
+        pdf_filename=pdf.get("filename", defaults.pdf_filename),
+        workbook_filename=workbook.get("filename", defaults.workbook_filename),
+        site_max_findings_per_table=site.get(
+            "max_findings_per_table", defaults.site_max_findings_per_table
+        ),
+        source=path,
+    )
+
+
+def _plugin_options(document: YamlDocument, path: Path) -> tuple[dict, tuple]:
+    data = document.data
+    if not isinstance(data, dict):
+        raise ConfigError("expected a YAML mapping at the top level", path=path, line=1)
+
+    plugins = data.get("plugins") or []
+    if isinstance(plugins, dict):
+        entries = list(plugins.items())
+        for name, options in entries:
+            if name == PLUGIN_NAME:
+                return _options_mapping(options, path, document, ("plugins", name))
+    elif isinstance(plugins, list):
+        for index, entry in enumerate(plugins):
+            if entry == PLUGIN_NAME:
+                return {}, ("plugins", index)
+            if isinstance(entry, dict) and PLUGIN_NAME in entry:
+                return _options_mapping(
+                    entry[PLUGIN_NAME],
+                    path,
+                    document,
+                    ("plugins", index, PLUGIN_NAME),
+                )
+
+    raise ConfigError(
+        f"no {PLUGIN_NAME!r} entry under 'plugins'; add '- {PLUGIN_NAME}' to the "
+        "plugins list",
+        path=path,
+        line=document.line_of(("plugins",), 1),
+    )
+
+
+def _options_mapping(
+    options: Any, path: Path, document: YamlDocument, base: tuple
+) -> tuple[dict, tuple]:
+    if options is None:
+        return {}, base
+    if not isinstance(options, dict):
+        raise ConfigError(
+            f"the {PLUGIN_NAME!r} plugin options must be a mapping, not "
+            f"{type(options).__name__}",
+            path=path,
+            line=document.line_of(base),
+        )
+    return options, base
+
+
+def _region_pattern() -> str:
+    return config_schema()["$defs"]["region"]["pattern"]
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        return f"{error.message}; allowed keys are {', '.join(allowed)}"
+    if error.validator == "pattern" and error.schema.get("pattern") == _region_pattern():
+        return f"{error.instance!r} is not a region name such as 'eu-west-2'"
+    if error.validator == "pattern":
+        return f"{error.instance!r} does not match {error.schema['pattern']!r}"
+    return error.message
