@@ -116,13 +116,15 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError(f"cannot read the configuration: {exc}", path=path) from exc
 
     try:
-        document = load_yaml(text)
+        document = load_yaml(text, mkdocs_tags=True)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(
-            f"invalid YAML: {problem}; fix the syntax at this line", path=path, line=line
+            f"invalid YAML: {problem}; fix the syntax at this line",
+            path=path,
+            line=line,
         ) from exc
     except ValueError as exc:
         raise ConfigError(str(exc), path=path) from exc
@@ -252,7 +254,10 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         return f"{error.message}; allowed keys are {', '.join(allowed)}"
-    if error.validator == "pattern" and error.schema.get("pattern") == _region_pattern():
+    if (
+        error.validator == "pattern"
+        and error.schema.get("pattern") == _region_pattern()
+    ):
         return f"{error.instance!r} is not a region name such as 'eu-west-2'"
     if error.validator == "pattern":
         return f"{error.instance!r} does not match {error.schema['pattern']!r}"

@@ -1,8 +1,9 @@
 """Safe YAML loading that remembers the line of every key.
 
 Control documents and the configuration come from pull requests, so YAML tags
-that construct Python objects are never honoured: MkDocs' ``!!python/name``
-tags load as plain strings and ``!ENV`` reads an environment variable.
+that construct Python objects are never honoured. Control documents reject
+them; in ``mkdocs.yml`` MkDocs' ``!!python/name`` tags load as plain strings
+and ``!ENV`` reads an environment variable.
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ MAX_YAML_CHARS = 1_000_000
 MAX_YAML_NODES = 200_000
 
 
-class _Loader(yaml.SafeLoader):
+class _StrictLoader(yaml.SafeLoader):
+    """A SafeLoader that rejects every tag outside YAML's core schema."""
+
+
+class _MkDocsLoader(yaml.SafeLoader):
     """A SafeLoader that tolerates MkDocs' tags without acting on them."""
 
 
-def _construct_env(loader: _Loader, node: yaml.Node) -> Any:
+def _construct_env(loader: _MkDocsLoader, node: yaml.Node) -> Any:
     names = (
         loader.construct_sequence(node)
         if isinstance(node, yaml.SequenceNode)
@@ -36,12 +41,12 @@ def _construct_env(loader: _Loader, node: yaml.Node) -> Any:
     return default
 
 
-def _construct_python_tag(loader: _Loader, suffix: str, node: yaml.Node) -> str:
+def _construct_python_tag(loader: _MkDocsLoader, suffix: str, node: yaml.Node) -> str:
     return f"!!python/{suffix}"
 
 
-_Loader.add_constructor("!ENV", _construct_env)
-_Loader.add_multi_constructor("tag:yaml.org,2002:python/", _construct_python_tag)
+_MkDocsLoader.add_constructor("!ENV", _construct_env)
+_MkDocsLoader.add_multi_constructor("tag:yaml.org,2002:python/", _construct_python_tag)
 
 
 class YamlDocument:
@@ -61,12 +66,16 @@ class YamlDocument:
         return self._lines.get((), default)
 
 
-def load_yaml(text: str, first_line: int = 1) -> YamlDocument:
+def load_yaml(
+    text: str, first_line: int = 1, *, mkdocs_tags: bool = False
+) -> YamlDocument:
     """Parse one YAML document and record where each key is.
 
     Args:
         text: the YAML text.
         first_line: the file line on which ``text`` starts.
+        mkdocs_tags: accept ``!ENV`` and ``!!python/...`` tags as MkDocs
+            configuration uses them; otherwise any such tag is an error.
 
     Raises:
         yaml.YAMLError: the text is not valid YAML; its ``problem_mark`` is
@@ -77,7 +86,7 @@ def load_yaml(text: str, first_line: int = 1) -> YamlDocument:
     if len(text) > MAX_YAML_CHARS:
         raise ValueError(f"YAML is {len(text)} characters, over {MAX_YAML_CHARS}")
 
-    loader = _Loader(text)
+    loader = (_MkDocsLoader if mkdocs_tags else _StrictLoader)(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

@@ -84,7 +84,7 @@ class CheckSpec:
 
     @property
     def granularity(self) -> str:
-        """Return the catalog granularity: ``account``, ``region`` or a resource type."""
+        """Return the catalog granularity: account, region or a resource type."""
         return self.resource_type or str(self.scope)
 
 

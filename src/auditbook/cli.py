@@ -1,0 +1,372 @@
+"""The ``auditbook`` command line.
+
+Exit codes: 0 when every gated control passes, 1 when a failure reaches the
+``--fail-on`` severity (or ``validate`` or ``verify`` finds a problem), 2 for
+usage, configuration and collection errors, including any ERROR finding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from auditbook import __version__
+from auditbook.checks.registry import load_checks
+from auditbook.config import Settings, load_settings
+from auditbook.controls import ControlLibrary, load_library
+from auditbook.errors import (
+    EXIT_ERROR,
+    EXIT_FAILING,
+    EXIT_OK,
+    AuditbookError,
+    ConfigError,
+)
+from auditbook.evidence import EvidenceStore
+from auditbook.pipeline import collect_run, gate, render_outputs, select_checks
+
+logger = logging.getLogger("auditbook")
+
+SEVERITIES = ("critical", "high", "medium", "low", "informational", "never")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose, args.quiet)
+
+    try:
+        return args.handler(args)
+    except AuditbookError as exc:
+        print(f"auditbook: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(
+            "auditbook: interrupted; the previous evidence run is kept", file=sys.stderr
+        )
+        return EXIT_ERROR
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="auditbook",
+        description="Collect read-only AWS evidence for control documents and "
+        "render a site, a PDF audit pack and a workbook.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"auditbook {__version__}"
+    )
+    parser.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=Path("mkdocs.yml"),
+        help="mkdocs.yml holding the auditbook plugin options (default: ./mkdocs.yml)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log each AWS call"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    collect = commands.add_parser(
+        "collect", help="run the checks and store an evidence run"
+    )
+    _collection_options(collect)
+    collect.set_defaults(handler=cmd_collect)
+
+    render = commands.add_parser(
+        "render", help="build the site, PDF and workbook from an evidence run (no AWS)"
+    )
+    render.add_argument("--run", help="run id to render (default: the latest)")
+    render.add_argument(
+        "--evidence", type=Path, help="evidence folder (default: from config)"
+    )
+    render.add_argument(
+        "--site-dir",
+        type=Path,
+        default=Path("site"),
+        help="output folder (default: site)",
+    )
+    render.set_defaults(handler=cmd_render)
+
+    build = commands.add_parser("build", help="collect, then render")
+    _collection_options(build)
+    build.add_argument(
+        "--site-dir",
+        type=Path,
+        default=Path("site"),
+        help="output folder (default: site)",
+    )
+    build.add_argument(
+        "--demo",
+        action="store_true",
+        help="collect from the built-in demo account on a local moto server",
+    )
+    build.set_defaults(handler=cmd_build)
+
+    validate = commands.add_parser(
+        "validate", help="check control documents and configuration (no AWS)"
+    )
+    validate.add_argument(
+        "--format",
+        choices=("text", "github"),
+        default="text",
+        help="text: file:line: message; github: GitHub Actions annotations",
+    )
+    validate.set_defaults(handler=cmd_validate)
+
+    checks = commands.add_parser("checks", help="list the registered checks")
+    checks.add_argument("--format", choices=("text", "json"), default="text")
+    checks.set_defaults(handler=cmd_checks)
+
+    verify = commands.add_parser("verify", help="recompute an evidence run's hashes")
+    verify.add_argument("run", nargs="?", help="run id (default: the latest)")
+    verify.add_argument(
+        "--evidence", type=Path, help="evidence folder (default: from config)"
+    )
+    verify.set_defaults(handler=cmd_verify)
+    return parser
+
+
+def _collection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--regions",
+        type=_comma_list,
+        help="comma-separated regions (default: from config, else all enabled)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="evidence folder (default: from config, else evidence/)",
+    )
+    parser.add_argument(
+        "--checks",
+        type=_comma_list,
+        help="comma-separated check IDs to collect (default: all referenced)",
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=SEVERITIES,
+        help="lowest control severity whose failure exits with 1 (default: high)",
+    )
+
+
+def _comma_list(text: str) -> list[str]:
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("expected a comma-separated list")
+    return items
+
+
+def _configure_logging(verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    if sys.stderr.isatty():
+        fmt = "%(levelname)-7s %(message)s"
+    else:
+        fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=level, format=fmt, datefmt="%Y-%m-%dT%H:%M:%S%z")
+    logging.Formatter.converter = time.gmtime
+    if not verbose:
+        for noisy in (
+            "botocore",
+            "boto3",
+            "urllib3",
+            "werkzeug",
+            "fontTools",
+            "weasyprint",
+        ):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _load(args: argparse.Namespace) -> tuple[Settings, ControlLibrary, dict]:
+    if not args.config.is_file():
+        raise ConfigError(
+            f"configuration {args.config} not found; run from the project folder "
+            "or pass --config PATH"
+        )
+    settings = load_settings(args.config)
+    registry = load_checks()
+    library = load_library(settings.controls_dir, set(registry))
+    if not settings.controls_dir.is_dir():
+        raise ConfigError(
+            f"controls folder {settings.controls_dir} not found; set controls_dir",
+            path=args.config,
+        )
+    if library.errors:
+        for error in library.errors:
+            print(error, file=sys.stderr)
+        raise ConfigError(
+            f"{len(library.errors)} problem(s) in control documents; run "
+            "'auditbook validate' and fix them"
+        )
+    return settings, library, registry
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    settings, library, registry = _load(args)
+    return _collect(args, settings, library, registry)
+
+
+def _collect(args, settings: Settings, library: ControlLibrary, registry: dict) -> int:
+    checks = select_checks(library, registry, settings, args.checks)
+    store = EvidenceStore(args.out or settings.evidence_dir)
+    run = collect_run(settings, library, checks, store, regions=args.regions)
+
+    findings = run.findings()
+    outcome = gate(findings, library, args.fail_on or settings.fail_on)
+    counts = run.metadata["status_counts"]
+    print(
+        f"evidence run {run.run_id}: {counts['PASS']} passed, {counts['FAIL']} failed, "
+        f"{counts['ERROR']} errors, {counts['NOT_APPLICABLE']} not applicable "
+        f"({run.metadata['api_calls']['total']} AWS API calls) in {run.path}"
+    )
+    if outcome.errors:
+        print(
+            f"auditbook: {outcome.errors} finding(s) are ERROR: the evidence is "
+            "incomplete; see the messages for the AWS error codes",
+            file=sys.stderr,
+        )
+    return outcome.exit_code
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    settings, library, registry = _load(args)
+    store = EvidenceStore(args.evidence or settings.evidence_dir)
+    run = store.open(args.run) if args.run else store.open_latest_or_none()
+    if run is None:
+        logger.warning(
+            "no evidence run in %s; rendering 'not yet collected'", store.root
+        )
+    outputs = render_outputs(
+        settings, library, registry, run, args.site_dir, args.config
+    )
+    _print_outputs(outputs)
+    return EXIT_OK
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    settings, library, registry = _load(args)
+
+    if args.demo:
+        from auditbook.demo import demo_environment
+
+        with demo_environment(settings) as demo_settings:
+            code = _collect(args, demo_settings, library, registry)
+    else:
+        code = _collect(args, settings, library, registry)
+
+    store = EvidenceStore(args.out or settings.evidence_dir)
+    outputs = render_outputs(
+        settings, library, registry, store.open(), args.site_dir, args.config
+    )
+    _print_outputs(outputs)
+    return code
+
+
+def _print_outputs(outputs) -> None:
+    print(f"site: {outputs.site_dir / 'index.html'}")
+    print(f"pdf: {outputs.pdf}")
+    print(f"workbook: {outputs.workbook}")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    problems: list[tuple[str, int | None, str]] = []
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        problems.append((str(exc.path or args.config), exc.line, _bare(exc)))
+        settings = None
+
+    if settings is not None:
+        registry = load_checks()
+        library = load_library(settings.controls_dir, set(registry))
+        for error in library.errors:
+            problems.append((str(error.path), error.line, _bare(error)))
+        for check_id in settings.out_of_scope:
+            if check_id not in registry:
+                problems.append(
+                    (
+                        str(args.config),
+                        None,
+                        f"out_of_scope names unknown check ID {check_id!r}",
+                    )
+                )
+        count = len(library.controls)
+    else:
+        count = 0
+
+    for path, line, message in problems:
+        print(_format_problem(args.format, path, line, message))
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return EXIT_FAILING
+    print(f"{count} control documents and the configuration are valid")
+    return EXIT_OK
+
+
+def _bare(error: AuditbookError) -> str:
+    return error.args[0] if error.args else str(error)
+
+
+def _format_problem(fmt: str, path: str, line: int | None, message: str) -> str:
+    if fmt == "github":
+        location = f"file={path}" + (f",line={line}" if line else "")
+        escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return f"::error {location}::{escaped}"
+    return f"{path}:{line}: {message}" if line else f"{path}: {message}"
+
+
+def cmd_checks(args: argparse.Namespace) -> int:
+    registry = load_checks()
+    specs = sorted(registry.values(), key=lambda s: s.check_id)
+    if args.format == "json":
+        rows = [
+            {
+                "check_id": s.check_id,
+                "title": s.title,
+                "service": s.service,
+                "granularity": s.granularity,
+                "severity": str(s.severity),
+                "proves": s.proves,
+                "permissions": list(s.permissions),
+            }
+            for s in specs
+        ]
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+
+    width = max(len(s.check_id) for s in specs)
+    for spec in specs:
+        print(f"{spec.check_id:<{width}}  {spec.granularity:<20}  {spec.title}")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    folder = args.evidence
+    if folder is None:
+        folder = (
+            load_settings(args.config).evidence_dir
+            if args.config.is_file()
+            else Path("evidence")
+        )
+    run = EvidenceStore(folder).open(args.run)
+    problems = run.verify()
+    for problem in problems:
+        print(f"{run.path / problem.file}: {problem.problem}")
+    if problems:
+        print(
+            f"run {run.run_id}: {len(problems)} problem(s); the evidence was altered",
+            file=sys.stderr,
+        )
+        return EXIT_FAILING
+    print(f"run {run.run_id}: {len(run.manifest['files'])} files match the manifest")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Start, seed and stop the demo account's moto server."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from auditbook.config import AccountTarget, Settings
+
+logger = logging.getLogger(__name__)
+
+PRODUCTION_ACCOUNT = "123456789012"  # moto's default account
+SANDBOX_ACCOUNT = "210987654321"
+SANDBOX_ROLE = "AuditbookReadOnly"
+DEMO_REGIONS = ("eu-west-2", "eu-west-1")
+DEMO_ACCOUNTS = (
+    AccountTarget(id=PRODUCTION_ACCOUNT, name="production"),
+    AccountTarget(id=SANDBOX_ACCOUNT, name="sandbox", role_name=SANDBOX_ROLE),
+)
+
+# Seed modules, each with seed(session, account_id, variant).
+SEED_MODULES = ("seed_identity", "seed_network", "seed_monitoring")
+
+# Fake credentials for the simulated account; they mean nothing outside it.
+_DEMO_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "AKIADEMODEMODEMO0000",
+    "AWS_SECRET_ACCESS_KEY": "demo-secret-not-a-credential",
+    "AWS_DEFAULT_REGION": DEMO_REGIONS[0],
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+_CLEARED = (
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+)
+
+
+@contextmanager
+def demo_environment(settings: Settings) -> Iterator[Settings]:
+    """Run a seeded moto server on 127.0.0.1 and point boto3 at it.
+
+    While the context is open, ``AWS_ENDPOINT_URL`` and fake credentials are
+    set in this process, so the collector's default boto3 session reaches the
+    server. The previous environment is restored on exit.
+
+    Yields:
+        The settings with the demo accounts and regions.
+    """
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    logger.info("demo moto server listening on %s", endpoint)
+
+    saved = {name: os.environ.get(name) for name in (*_DEMO_ENVIRONMENT, *_CLEARED)}
+    saved["AWS_ENDPOINT_URL"] = os.environ.get("AWS_ENDPOINT_URL")
+    try:
+        os.environ.update(_DEMO_ENVIRONMENT)
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        for name in _CLEARED:
+            os.environ.pop(name, None)
+
+        seed_demo_accounts()
+        yield replace(settings, accounts=DEMO_ACCOUNTS, regions=DEMO_REGIONS)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        server.stop()
+        logger.info("demo moto server stopped")
+
+
+def seed_demo_accounts() -> None:
+    """Seed both demo accounts through the server's API."""
+    production = boto3.Session(region_name=DEMO_REGIONS[0])
+    sandbox = _assume(production, SANDBOX_ACCOUNT, SANDBOX_ROLE)
+
+    for session, account_id, variant in (
+        (production, PRODUCTION_ACCOUNT, "production"),
+        (sandbox, SANDBOX_ACCOUNT, "sandbox"),
+    ):
+        for name in SEED_MODULES:
+            module = importlib.import_module(f"auditbook.demo.{name}")
+            logger.debug("seeding %s in %s account %s", name, variant, account_id)
+            module.seed(session, account_id, variant)
+
+
+def _assume(session: boto3.Session, account_id: str, role_name: str) -> boto3.Session:
+    response = session.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/{role_name}",
+        RoleSessionName="auditbook-demo-seed",
+    )
+    credentials = response["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=DEMO_REGIONS[0],
+    )
