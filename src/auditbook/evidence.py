@@ -189,6 +189,33 @@ class EvidenceStore:
             raise EvidenceError(f"run {run_id} not found in {self.runs_dir}")
         return EvidenceRun(path)
 
+    def verify_chain(self) -> list[VerifyProblem]:
+        """Walk every run oldest first and report the first broken link.
+
+        Each run must match its own manifest, and its manifest must record the
+        SHA-256 of the previous run's manifest.
+        """
+        previous: EvidenceRun | None = None
+        for run_id in self.run_ids():
+            run = self.open(run_id)
+            problems = [
+                VerifyProblem(f"{run_id}/{p.file}", p.problem) for p in run.verify()
+            ]
+            if problems:
+                return problems
+
+            recorded = run.manifest.get("previous_manifest_sha256")
+            if previous is not None and recorded != previous.manifest_sha256():
+                return [
+                    VerifyProblem(
+                        f"{run_id}/{MANIFEST_FILE}",
+                        f"chain broken: previous manifest of {previous.run_id} "
+                        "does not match the hash recorded here",
+                    )
+                ]
+            previous = run
+        return []
+
     def open_latest_or_none(self) -> EvidenceRun | None:
         """Open the latest run, or return None when nothing was collected yet."""
         if self.latest_id() is None:

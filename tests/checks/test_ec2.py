@@ -282,7 +282,16 @@ def test_public_web_ports_pass(aws, vpc, run_checks):
     finding = for_group(run_checks(PUBLIC_DB), group_id)
 
     assert finding.status == Status.PASS
-    assert finding.evidence["ports"] == [5432, 3306, 1433, 1521, 27017, 6379, 11211, 9200]
+    assert finding.evidence["ports"] == [
+        5432,
+        3306,
+        1433,
+        1521,
+        27017,
+        6379,
+        11211,
+        9200,
+    ]
 
 
 def test_db_ports_follow_settings(aws, vpc, run_checks, settings):
@@ -389,9 +398,7 @@ def test_group_reference_beside_cidr_fails(aws, vpc, run_checks):
     finding = for_group(run_checks(DB_FROM_SG), group_id)
 
     assert finding.status == Status.FAIL
-    assert [r["source"] for r in finding.evidence["offending_rules"]] == [
-        "10.0.1.0/24"
-    ]
+    assert [r["source"] for r in finding.evidence["offending_rules"]] == ["10.0.1.0/24"]
 
 
 def test_no_db_ingress_passes(aws, vpc, run_checks):

@@ -28,8 +28,8 @@ from auditbook.models import Finding, Severity, Status
     resource_type="IAM role",
     severity=Severity.HIGH,
     proves=(
-        "No role that an AWS service can assume has AdministratorAccess or a "
-        'policy allowing Action "*" on Resource "*".'
+        "A role that an AWS service can assume has neither AdministratorAccess "
+        'nor any policy allowing Action "*" on Resource "*".'
     ),
     permissions=[
         "iam:ListRoles",
@@ -137,8 +137,8 @@ def _managed_policy_document(
     resource_type="policy",
     severity=Severity.HIGH,
     proves=(
-        'No attached customer-managed policy allows Action "*" on Resource "*" '
-        "in its default version."
+        "The default version of an attached customer-managed policy does not "
+        'allow Action "*" on Resource "*".'
     ),
     permissions=["iam:ListPolicies", "iam:GetPolicyVersion"],
 )

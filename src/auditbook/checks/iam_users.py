@@ -36,7 +36,7 @@ def mask_access_key_id(access_key_id: str) -> str:
     scope=Scope.ACCOUNT,
     resource_type="IAM user",
     severity=Severity.HIGH,
-    proves="Every IAM user with a console password has an MFA device active.",
+    proves="An IAM user with a console password has an MFA device active.",
     permissions=CREDENTIAL_REPORT_PERMISSIONS,
 )
 def user_console_mfa(ctx: CheckContext) -> Iterator[Finding]:
@@ -83,9 +83,7 @@ def user_console_mfa(ctx: CheckContext) -> Iterator[Finding]:
     scope=Scope.ACCOUNT,
     resource_type="access key",
     severity=Severity.MEDIUM,
-    proves=(
-        "Every active access key was created within the configured number of days."
-    ),
+    proves=("An active access key was created within the configured number of days."),
     permissions=["iam:ListUsers", "iam:ListAccessKeys"],
 )
 def access_key_rotated(ctx: CheckContext) -> Iterator[Finding]:
@@ -160,7 +158,7 @@ def _access_key_finding(
     resource_type="IAM user",
     severity=Severity.MEDIUM,
     proves=(
-        "No console password or active access key of an IAM user has gone "
+        "No console password or active access key of the IAM user has gone "
         "unused for more than the configured number of days."
     ),
     permissions=CREDENTIAL_REPORT_PERMISSIONS,

@@ -33,9 +33,12 @@ READ_ONLY_ACTION = re.compile(
     r"|GenerateCredentialReport)[A-Za-z0-9]*$"
 )
 
-# Modules shipped with auditbook, one per AWS service.
+# Modules shipped with auditbook: one per AWS service, or one per concept for a
+# service with many checks (IAM).
 BUILTIN_MODULES = (
     "iam",
+    "iam_users",
+    "iam_policies",
     "organizations",
     "accessanalyzer",
     "ec2",
