@@ -314,11 +314,20 @@ def _bare(error: AuditbookError) -> str:
 
 
 def _format_problem(fmt: str, path: str, line: int | None, message: str) -> str:
+    path = _relative(path)
     if fmt == "github":
         location = f"file={path}" + (f",line={line}" if line else "")
         escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
         return f"::error {location}::{escaped}"
     return f"{path}:{line}: {message}" if line else f"{path}: {message}"
+
+
+def _relative(path: str) -> str:
+    """Return the path relative to the working folder when it lies inside it."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path
 
 
 def cmd_checks(args: argparse.Namespace) -> int:

@@ -276,6 +276,37 @@ def find_check_refs(body: str, first_line: int) -> list[CheckRef]:
     return refs
 
 
+def find_check_blocks(body: str) -> list[tuple[int, int]]:
+    """Find the line spans of the ``auditbook`` fenced blocks of a Markdown body.
+
+    Returns:
+        One ``(first, last)`` pair of 0-based line offsets per block, fences
+        included, in the order that :attr:`CheckRef.block` counts. A block
+        that is never closed runs to the last line, as it does in Markdown.
+    """
+    lines = body.splitlines()
+    spans: list[tuple[int, int]] = []
+    fence: str | None = None
+    start: int | None = None
+
+    for offset, line in enumerate(lines):
+        match = _FENCE.match(line)
+        if fence is None:
+            if match:
+                fence = match["fence"]
+                start = offset if match["info"] == BLOCK_INFO else None
+            continue
+        if match and match["fence"].startswith(fence) and not match["info"]:
+            if start is not None:
+                spans.append((start, offset))
+            fence = None
+            start = None
+
+    if start is not None:
+        spans.append((start, len(lines) - 1))
+    return spans
+
+
 @dataclass
 class ControlLibrary:
     """Every control document in a folder, and the problems found in them."""

@@ -37,13 +37,31 @@ READ_ONLY_ACTION = re.compile(
 # service with many checks (IAM).
 BUILTIN_MODULES = (
     "iam",
-    "iam_users",
-    "iam_policies",
     "organizations",
     "accessanalyzer",
     "ec2",
+    "rds",
+    "s3",
+    "kms",
+    "dynamodb",
+    "elasticache",
+    "secretsmanager",
+    "awslambda",
+    "ecr",
+    "ecs",
+    "inspector2",
+    "elbv2",
+    "wafv2",
+    "shield",
     "cloudtrail",
     "guardduty",
+    "cloudwatch",
+    "events",
+    "logs",
+    "configservice",
+    "securityhub",
+    "macie",
+    "residency",
 )
 
 

@@ -19,14 +19,23 @@ logger = logging.getLogger(__name__)
 PRODUCTION_ACCOUNT = "123456789012"  # moto's default account
 SANDBOX_ACCOUNT = "210987654321"
 SANDBOX_ROLE = "AuditbookReadOnly"
-DEMO_REGIONS = ("eu-west-2", "eu-west-1")
+# us-east-1 is collected but not approved, so the residency checks have
+# something to find.
+DEMO_REGIONS = ("eu-west-2", "eu-west-1", "us-east-1")
 DEMO_ACCOUNTS = (
     AccountTarget(id=PRODUCTION_ACCOUNT, name="production"),
     AccountTarget(id=SANDBOX_ACCOUNT, name="sandbox", role_name=SANDBOX_ROLE),
 )
 
 # Seed modules, each with seed(session, account_id, variant).
-SEED_MODULES = ("seed_identity", "seed_network", "seed_monitoring")
+SEED_MODULES = (
+    "seed_identity",
+    "seed_network",
+    "seed_monitoring",
+    "seed_data",
+    "seed_application",
+    "seed_observability",
+)
 
 # Fake credentials for the simulated account; they mean nothing outside it.
 _DEMO_ENVIRONMENT = {

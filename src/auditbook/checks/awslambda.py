@@ -1,0 +1,1 @@
+"""Checks for awslambda (being written)."""

@@ -1,0 +1,1 @@
+"""Checks for dynamodb (being written)."""

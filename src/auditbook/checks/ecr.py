@@ -1,0 +1,1 @@
+"""Checks for ecr (being written)."""

@@ -1,0 +1,1 @@
+"""Checks for ecs (being written)."""

@@ -1,0 +1,1 @@
+"""Checks for elbv2 (being written)."""

@@ -1,0 +1,1 @@
+"""Checks for events (being written)."""

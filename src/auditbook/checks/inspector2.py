@@ -1,0 +1,1 @@
+"""Checks for inspector2 (being written)."""

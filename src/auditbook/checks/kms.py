@@ -1,0 +1,1 @@
+"""Checks for kms (being written)."""

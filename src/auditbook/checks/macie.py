@@ -1,0 +1,1 @@
+"""Checks for macie (being written)."""

@@ -1,0 +1,1 @@
+"""Checks for rds (being written)."""

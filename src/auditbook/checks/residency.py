@@ -1,0 +1,1 @@
+"""Checks for residency (being written)."""

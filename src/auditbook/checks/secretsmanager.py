@@ -1,0 +1,1 @@
+"""Checks for secretsmanager (being written)."""

@@ -1,0 +1,1 @@
+"""Checks for securityhub (being written)."""

@@ -1,0 +1,1 @@
+"""Checks for wafv2 (being written)."""
