@@ -127,6 +127,7 @@ class Collector:
         self.requested_regions = tuple(regions or settings.regions)
         self.counter = ApiCallCounter()
         self.config = botocore_config()
+        self.account_sessions: list[AccountSession] = []
 
     def run(self) -> CollectionResult:
         """Collect every check in every account and region.
@@ -140,6 +141,7 @@ class Collector:
         home = self._home_region()
         regions = self._regions(home)
         accounts, account_errors = self._account_sessions(caller, home)
+        self.account_sessions = accounts
         logger.info(
             "collecting %d checks in %d accounts and %d regions",
             len(self.checks),

@@ -76,6 +76,11 @@ class Settings:
     pdf_filename: str = "audit-pack.pdf"
     workbook_filename: str = "evidence.xlsx"
     site_max_findings_per_table: int = 200
+    cloudtrail_source: str = "lookup"
+    cloudtrail_days: int = 30
+    cloudtrail_max_events_per_control: int = 50
+    cloudtrail_bucket: str | None = None
+    cloudtrail_prefix: str | None = None
     source: Path | None = None
 
     def for_run(self) -> dict[str, Any]:
@@ -92,6 +97,13 @@ class Settings:
                 "values": list(self.sensitive_bucket_tag_values),
             },
             "out_of_scope": list(self.out_of_scope),
+            "cloudtrail": {
+                "source": self.cloudtrail_source,
+                "days": self.cloudtrail_days,
+                "max_events_per_control": self.cloudtrail_max_events_per_control,
+                "bucket": self.cloudtrail_bucket,
+                "prefix": self.cloudtrail_prefix,
+            },
         }
 
 
@@ -164,7 +176,19 @@ def settings_from_options(
     pdf = options.get("pdf", {})
     workbook = options.get("workbook", {})
     site = options.get("site", {})
+    cloudtrail = options.get("cloudtrail", {})
     defaults = Settings(root=root)
+    if (
+        cloudtrail.get("source", "lookup") == "lookup"
+        and cloudtrail.get("days", 30) > 90
+    ):
+        raise ConfigError(
+            f"option 'cloudtrail.days' is {cloudtrail['days']}, but LookupEvents "
+            "covers at most 90 days; lower it or set cloudtrail.source to s3",
+            path=path,
+            line=document.line_of((*base, "cloudtrail", "days")) if document else None,
+            key="cloudtrail.days",
+        )
 
     return Settings(
         root=root,
@@ -196,6 +220,13 @@ def settings_from_options(
         site_max_findings_per_table=site.get(
             "max_findings_per_table", defaults.site_max_findings_per_table
         ),
+        cloudtrail_source=cloudtrail.get("source", defaults.cloudtrail_source),
+        cloudtrail_days=cloudtrail.get("days", defaults.cloudtrail_days),
+        cloudtrail_max_events_per_control=cloudtrail.get(
+            "max_events_per_control", defaults.cloudtrail_max_events_per_control
+        ),
+        cloudtrail_bucket=cloudtrail.get("bucket"),
+        cloudtrail_prefix=cloudtrail.get("prefix"),
         source=path,
     )
 

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 FINDINGS_FILE = "findings.jsonl"
 RUN_FILE = "run.json"
 MANIFEST_FILE = "manifest.json"
+CLOUDTRAIL_FILE = "cloudtrail.jsonl"
 LATEST_FILE = "latest"
 LOCK_FILE = ".lock"
 RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
@@ -107,6 +108,14 @@ class EvidenceRun:
     def findings(self) -> list[Finding]:
         """Return every finding of the run."""
         return list(self.iter_findings())
+
+    def cloudtrail_events(self) -> list[dict[str, Any]]:
+        """Return the run's CloudTrail excerpt rows, or an empty list when none."""
+        file = self.path / CLOUDTRAIL_FILE
+        if not file.exists():
+            return []
+        with file.open(encoding="utf-8") as handle:
+            return [json.loads(line) for line in handle if line.strip()]
 
     def files(self) -> list[Path]:
         """Return the run's evidence files, the manifest excluded, by name."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import platform
 import subprocess
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +16,12 @@ import boto3
 
 from auditbook import __version__
 from auditbook.checks.registry import CheckSpec
+from auditbook.cloudtrail.excerpts import collect_excerpts
 from auditbook.collect import CollectionResult, Collector
 from auditbook.config import Settings
 from auditbook.controls import ControlLibrary
 from auditbook.errors import EXIT_ERROR, EXIT_FAILING, EXIT_OK, CollectionError
-from auditbook.evidence import EvidenceRun, EvidenceStore, new_run_id
+from auditbook.evidence import CLOUDTRAIL_FILE, EvidenceRun, EvidenceStore, new_run_id
 from auditbook.models import Finding, Severity, Status
 
 logger = logging.getLogger(__name__)
@@ -65,9 +68,30 @@ def collect_run(
     with store.lock():
         collector = Collector(settings, checks, session=session, regions=regions)
         result = collector.run()
-        run_id = new_run_id()
         metadata = run_metadata(result, settings, library)
-        return store.write_run(run_id, result.findings, metadata)
+
+        extra_files = {}
+        excerpts = collect_excerpts(
+            settings,
+            library.controls,
+            collector.account_sessions,
+            result.regions,
+            period_end=datetime.fromisoformat(result.started_at),
+        )
+        if excerpts is not None:
+            extra_files[CLOUDTRAIL_FILE] = b"".join(
+                (json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n").encode()
+                for row in excerpts.rows()
+            )
+            metadata["cloudtrail"] = excerpts.summary()
+        metadata["api_calls"] = _api_calls(collector)
+
+        return store.write_run(new_run_id(), result.findings, metadata, extra_files)
+
+
+def _api_calls(collector: Collector) -> dict[str, Any]:
+    counts = dict(sorted(collector.counter.counts.items()))
+    return {"total": sum(counts.values()), "by_operation": counts}
 
 
 def run_metadata(
@@ -86,10 +110,6 @@ def run_metadata(
         "finished_at": result.finished_at,
         "check_ids": result.check_ids,
         "options": settings.for_run(),
-        "api_calls": {
-            "total": sum(result.api_calls.values()),
-            "by_operation": result.api_calls,
-        },
         "status_counts": _status_counts(result.findings),
     }
 

@@ -72,6 +72,22 @@ class CheckResult:
 
 
 @dataclass
+class Activity:
+    """The CloudTrail excerpt of one control in the run.
+
+    Attributes:
+        events: the kept events, newest first, as stored in cloudtrail.jsonl.
+        total: how many events matched in the period, kept or not.
+        errors: reads that failed, each with account, region and error code;
+            when present the excerpt is incomplete and must say so.
+    """
+
+    events: list[dict[str, Any]]
+    total: int
+    errors: list[dict[str, str]]
+
+
+@dataclass
 class ControlResult:
     """A control with the results of the checks that prove it."""
 
@@ -79,6 +95,7 @@ class ControlResult:
     checks: list[CheckResult]
     verdict: str
     counts: Counter[str]
+    activity: Activity | None = None
 
 
 @dataclass
@@ -171,6 +188,7 @@ def build_report(
             findings_by_check.setdefault(finding.check_id, []).append(finding)
             totals[finding.status.value] += 1
 
+    activities = _activities(run)
     results = []
     for control in controls:
         checks = []
@@ -197,8 +215,28 @@ def build_report(
                 checks=checks,
                 verdict=worst([c.verdict for c in checks]),
                 counts=counts,
+                activity=activities.get(control.id),
             )
         )
 
     verdicts = Counter(result.verdict for result in results)
     return Report(settings, run, results, totals, verdicts)
+
+
+def _activities(run: EvidenceRun | None) -> dict[str, Activity]:
+    if run is None or "cloudtrail" not in run.metadata:
+        return {}
+
+    events: dict[str, list[dict[str, Any]]] = {}
+    for row in run.cloudtrail_events():
+        events.setdefault(row["control_id"], []).append(row)
+
+    summary = run.metadata["cloudtrail"].get("controls", {})
+    return {
+        control_id: Activity(
+            events=events.get(control_id, []),
+            total=totals.get("total", 0),
+            errors=totals.get("errors", []),
+        )
+        for control_id, totals in summary.items()
+    }

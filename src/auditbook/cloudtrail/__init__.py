@@ -1,0 +1,1 @@
+"""CloudTrail excerpts: the activity each control names, for the audit period."""
