@@ -1,6 +1,7 @@
 import pytest
 
 from auditbook.checks.cloudtrail import recorded_management_events
+from auditbook.demo import seed_monitoring
 from auditbook.models import Status
 from tests.conftest import REGION, deny
 
@@ -348,3 +349,36 @@ def test_empty_selectors_without_custom_flag_are_default():
         "write",
     }
     assert recorded_management_events(empty, has_custom_selectors=True) == set()
+
+
+# The demo seed
+
+
+def test_demo_production_trail_passes(aws, run_checks):
+    seed_monitoring.seed(aws, ACCOUNT, "production")
+
+    [finding] = run_checks(CHECK)
+
+    assert finding.status == Status.PASS
+    assert finding.resource_id.endswith(":trail/organisation-audit")
+    [report] = finding.evidence["multi_region_trails"]
+    assert report["selector_kind"] == "classic"
+
+
+def test_demo_sandbox_trail_fails(aws, run_checks):
+    seed_monitoring.seed(aws, ACCOUNT, "sandbox")
+
+    [finding] = run_checks(CHECK)
+
+    assert finding.status == Status.FAIL
+    assert finding.message == "Multi-region trail sandbox-all-regions is not logging."
+    assert finding.evidence["trail_count"] == 2
+
+
+def test_demo_guardduty_by_variant(aws, run_checks):
+    seed_monitoring.seed(aws, ACCOUNT, "production")
+
+    findings = run_checks("aws.guardduty.enabled", regions=(REGION, "eu-west-1"))
+
+    by_region = {f.region: f.status for f in findings}
+    assert by_region == {REGION: Status.PASS, "eu-west-1": Status.FAIL}

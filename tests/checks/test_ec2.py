@@ -4,6 +4,7 @@ import pytest
 
 from auditbook.checks.registry import load_checks
 from auditbook.collect import Collector
+from auditbook.demo import seed_network
 from auditbook.models import Status
 from tests.conftest import REGION, deny
 
@@ -551,3 +552,55 @@ def test_group_name_is_data(aws, vpc, run_checks):
 
     assert finding.evidence["group_name"] == name
     assert f"({name})" in finding.message
+
+
+# The demo seed
+
+
+def verdicts(findings, check_id):
+    return {
+        (f.region, f.evidence["group_name"]): f.status
+        for f in findings
+        if f.check_id == check_id and f.evidence["group_name"] != "default"
+    }
+
+
+def default_verdicts(findings, region):
+    return sorted(
+        f.status for f in findings if f.check_id == DEFAULT_SG and f.region == region
+    )
+
+
+def test_demo_production_network(aws, run_checks):
+    seed_network.seed(aws, ACCOUNT, "production")
+
+    findings = run_checks(*SG_CHECKS, regions=(REGION, "eu-west-1"))
+
+    ssh = verdicts(findings, SSH)
+    rdp = verdicts(findings, RDP)
+    db_from_sg = verdicts(findings, DB_FROM_SG)
+    assert ssh[(REGION, "bastion")] == Status.FAIL
+    assert ssh[(REGION, "web")] == Status.PASS
+    assert rdp[("eu-west-1", "windows-jump")] == Status.FAIL
+    assert db_from_sg[(REGION, "db-postgres")] == Status.PASS
+    assert db_from_sg[(REGION, "db-mysql-legacy")] == Status.FAIL
+    assert db_from_sg[("eu-west-1", "db-replica")] == Status.PASS
+    assert set(verdicts(findings, PUBLIC_DB).values()) == {Status.PASS}
+    # The seeded VPC's default group is emptied, but the default VPC's is not.
+    assert default_verdicts(findings, REGION) == [Status.FAIL, Status.PASS]
+    assert default_verdicts(findings, "eu-west-1") == [Status.FAIL, Status.FAIL]
+
+
+def test_demo_sandbox_network(aws, run_checks):
+    seed_network.seed(aws, ACCOUNT, "sandbox")
+
+    findings = run_checks(*SG_CHECKS, regions=(REGION, "eu-west-1"))
+
+    for check_id in (SSH, RDP, PUBLIC_DB, DB_FROM_SG):
+        assert verdicts(findings, check_id)[(REGION, "experiment")] == Status.FAIL
+    assert default_verdicts(findings, REGION) == [Status.FAIL, Status.FAIL]
+
+
+def test_demo_rejects_unknown_variant(aws):
+    with pytest.raises(ValueError, match="'staging' is invalid"):
+        seed_network.seed(aws, ACCOUNT, "staging")

@@ -158,8 +158,8 @@ def _trail_report(ctx: CheckContext, trail: dict[str, Any]) -> dict[str, Any]:
     arn = trail["TrailARN"]
     home = trail.get("HomeRegion") or ctx.api_region
 
-    # Status and selectors are read in the trail's home region, which always
-    # holds the trail. Moto 5.2 rejects GetEventSelectors in any other region.
+    # Status and selectors are read in the trail's home region, where the
+    # trail itself lives. Moto 5.2 rejects GetEventSelectors from other regions.
     status = ctx.call_in(home, "cloudtrail", "get_trail_status", Name=arn)
     selectors = ctx.call_in(home, "cloudtrail", "get_event_selectors", TrailName=arn)
 

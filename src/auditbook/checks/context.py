@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from botocore.config import Config
@@ -25,6 +28,41 @@ GLOBAL_REGION = "global"
 GLOBAL_SERVICES = frozenset(
     {"iam", "organizations", "cloudfront", "route53", "shield", "sts"}
 )
+
+
+def route_s3control_to_ip_endpoint(client: Any) -> None:
+    """Send an S3 Control client's requests for an IP-address endpoint to it.
+
+    S3 Control puts the account id in front of the host name
+    (``123456789012.s3-control.eu-west-2.amazonaws.com``). botocore 1.44 does
+    the same to a custom endpoint, so a moto server on ``127.0.0.1`` would be
+    called at ``123456789012.127.0.0.1``, which no resolver answers. Requests
+    to host names, AWS's included, are sent unchanged.
+    """
+    client.meta.events.register(
+        "before-send.s3-control.*", _drop_account_prefix_from_ip_host
+    )
+
+
+def _drop_account_prefix_from_ip_host(request: Any, **_: Any) -> None:
+    parts = urlsplit(request.url)
+    prefix, _, host = (parts.hostname or "").partition(".")
+    if not prefix.isdigit():
+        return
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return
+    netloc = f"[{address}]" if address.version == 6 else str(address)
+    if parts.port is not None:
+        netloc = f"{netloc}:{parts.port}"
+    request.url = urlunsplit(parts._replace(netloc=netloc))
+
+
+@functools.cache
+def partition_of(region: str) -> str:
+    """Return the ARN partition of a region, looked up once per region."""
+    return boto3.Session().get_partition_for_region(region)
 
 
 def utc_now() -> str:
@@ -89,6 +127,8 @@ class AccountSession:
                     service, region_name=region, config=self.botocore_config
                 )
                 self.counter.attach(client)
+                if service == "s3control":
+                    route_s3control_to_ip_endpoint(client)
                 self._clients[key] = client
             return self._clients[key]
 
@@ -193,8 +233,8 @@ class CheckContext:
 
     @property
     def partition(self) -> str:
-        """Return the ARN partition of the region."""
-        return boto3.Session().get_partition_for_region(self.api_region)
+        """Return the ARN partition of the region, such as ``aws`` or ``aws-cn``."""
+        return partition_of(self.api_region)
 
     def call(self, service: str, operation: str, **params: Any) -> Any:
         """Call a read-only operation in this context's region, cached per run."""
@@ -232,12 +272,23 @@ class CheckContext:
             return self.account_id
         return f"{self.account_id}/{self.region}"
 
-    def error(self, exc: AwsCallError, resource_id: str | None = None) -> Finding:
-        """Build the ERROR finding for a failed AWS call."""
+    def error(
+        self,
+        exc: AwsCallError,
+        resource_id: str | None = None,
+        *,
+        region: str | None = None,
+    ) -> Finding:
+        """Build the ERROR finding for a failed AWS call.
+
+        ``region`` places the finding in the resource's region when it differs
+        from the context's, as for an S3 bucket seen from the account scope.
+        """
         target = resource_id or self.scope_id
         return self.finding(
             target,
             Status.ERROR,
             f"{exc.operation} failed with {exc.code}, so {target} was not evaluated.",
             {"error_code": exc.code, "operation": exc.operation, "detail": str(exc)},
+            region=region,
         )

@@ -4,9 +4,13 @@ Every security-group check reads the same DescribeSecurityGroups response,
 fetched once per account and region, and gives one finding per group. The
 rule logic lives in :mod:`auditbook.checks.sg_rules`.
 
-Ports are matched for TCP and for all-traffic rules, as the CIS AWS
-Foundations Benchmark counts them. SSH, RDP and the database servers listen on
-TCP, so a UDP rule on the same port number does not expose them.
+Ports are matched for TCP and all-traffic rules, not for UDP. SSH and the
+database servers serve clients over TCP, and RDP opens its optional UDP
+transport only from an established TCP connection (Microsoft's MS-RDPEMT
+specification), so closing TCP closes the service.
+
+NOTE: memcached also offers a UDP interface on its port (memcached's
+protocol.txt), and a UDP rule on 11211 open to the internet is not counted.
 """
 
 from __future__ import annotations
@@ -235,7 +239,7 @@ def _ports_of(rules: list[Rule], ports: Iterable[int]) -> list[int]:
 
 
 def _label(group: dict[str, Any]) -> str:
-    # The name is the account owner's text; it is shown as data, never parsed.
+    # The name is text the account owner chose, so it is shown as data only.
     return f"{group['GroupId']} ({group.get('GroupName', '')})"
 
 

@@ -38,7 +38,7 @@ def seed(session: boto3.Session, account_id: str, variant: str) -> None:
     """
     if variant not in VARIANTS:
         raise ValueError(
-            f"variant {variant!r} is invalid; expected one of {', '.join(VARIANTS)}"
+            f"variant {variant!r} is invalid, expected one of: {', '.join(VARIANTS)}"
         )
 
     if variant == "production":

@@ -42,7 +42,7 @@ def seed(session: boto3.Session, account_id: str, variant: str) -> None:
     """
     if variant not in VARIANTS:
         raise ValueError(
-            f"variant {variant!r} is invalid; expected one of {', '.join(VARIANTS)}"
+            f"variant {variant!r} is invalid, expected one of: {', '.join(VARIANTS)}"
         )
 
     _seed_primary(
@@ -117,8 +117,8 @@ def _seed_primary(ec2: Any, account_id: str, variant: str) -> None:
             {"IpProtocol": "-1", "IpRanges": [{"CidrIp": ANYWHERE_V4}]},
         )
 
-    # Production empties its VPC's default group, as the CIS AWS Foundations
-    # Benchmark recommends. The sandbox leaves it as AWS creates it.
+    # Production empties its VPC's default group, so that every allowed flow
+    # goes through a named group. The sandbox leaves it as AWS creates it.
     if variant == "production":
         _empty_default_group(ec2, vpc_id)
     else:
