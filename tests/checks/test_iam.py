@@ -151,7 +151,7 @@ def test_root_virtual_mfa_fails(run_checks, aws):
     assert "virtual MFA device" in finding.message
 
 
-def test_user_virtual_mfa_keeps_root_hardware(run_checks, aws):
+def test_user_virtual_mfa_ignored(run_checks, aws):
     enable_root_mfa()
     iam = aws.client("iam")
     iam.create_user(UserName="alice.admin")
@@ -170,7 +170,7 @@ def test_user_virtual_mfa_keeps_root_hardware(run_checks, aws):
     assert finding.status == Status.PASS
 
 
-def test_root_hardware_mfa_access_denied_is_error(run_checks, aws):
+def test_mfa_devices_denied_is_error(run_checks, aws):
     enable_root_mfa()
     deny(aws, "iam", "ListVirtualMFADevices")
 

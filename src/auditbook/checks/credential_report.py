@@ -1,8 +1,9 @@
 """The IAM credential report: request it, wait for it, parse its CSV.
 
 IAM builds the report asynchronously. ``GenerateCredentialReport`` returns
-``STARTED`` or ``INPROGRESS`` until the report exists and ``COMPLETE`` after,
-and IAM serves the same report for four hours before building a new one.
+``STARTED`` or ``INPROGRESS`` until the report exists and ``COMPLETE`` after.
+IAM builds a new report at most every four hours and serves the latest one in
+between, so a report can be up to four hours old.
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ CREDENTIAL_REPORT_PERMISSIONS = [
 POLL_ATTEMPTS = 5
 POLL_INTERVAL_SECONDS = 3.0
 
-# Values the report writes in place of a date: never used or not applicable,
-# no use recorded (IAM began tracking in October 2014), and not applicable to
-# this kind of principal.
+# Values the report writes in place of a date: "N/A" (never used, or no such
+# credential), "no_information" (IAM has no record of use) and "not_supported"
+# (the column does not apply, as for the root user's password dates).
 NOT_A_DATE = frozenset({"N/A", "no_information", "not_supported", ""})
 
 

@@ -1,7 +1,8 @@
 """AWS IAM checks on the account: the root user and the password policy.
 
-Root MFA and root access keys come from ``GetAccountSummary``, because no IAM
-API describes the root user itself. Root use comes from the credential report.
+Root MFA and root access keys come from ``GetAccountSummary``, because the
+root user is not an IAM user and the IAM user APIs do not describe it. Root
+use comes from the credential report.
 The checks on IAM users are in :mod:`auditbook.checks.iam_users`, and those on
 administrator policies in :mod:`auditbook.checks.iam_policies`.
 """
@@ -12,6 +13,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+# IAM's user and policy checks live in their own modules. Importing them here
+# registers them whenever the iam module is loaded.
+from auditbook.checks import iam_policies, iam_users  # noqa: F401
 from auditbook.checks.context import CheckContext
 from auditbook.checks.credential_report import (
     CREDENTIAL_REPORT_PERMISSIONS,

@@ -83,7 +83,7 @@ def user_console_mfa(ctx: CheckContext) -> Iterator[Finding]:
     scope=Scope.ACCOUNT,
     resource_type="access key",
     severity=Severity.MEDIUM,
-    proves=("An active access key was created within the configured number of days."),
+    proves="An active access key was created within the configured number of days.",
     permissions=["iam:ListUsers", "iam:ListAccessKeys"],
 )
 def access_key_rotated(ctx: CheckContext) -> Iterator[Finding]:
@@ -93,12 +93,14 @@ def access_key_rotated(ctx: CheckContext) -> Iterator[Finding]:
     users = ctx.call("iam", "list_users").get("Users", [])
 
     active_keys = 0
+    unread_users = 0
     for user in users:
         try:
             keys = ctx.call("iam", "list_access_keys", UserName=user["UserName"]).get(
                 "AccessKeyMetadata", []
             )
         except AwsCallError as exc:
+            unread_users += 1
             yield ctx.error(exc, resource_id=user["Arn"])
             continue
 
@@ -108,7 +110,7 @@ def access_key_rotated(ctx: CheckContext) -> Iterator[Finding]:
             active_keys += 1
             yield _access_key_finding(ctx, user, key, max_age_days)
 
-    if not active_keys:
+    if not active_keys and not unread_users:
         yield ctx.finding(
             ctx.scope_id,
             Status.NOT_APPLICABLE,
@@ -191,7 +193,7 @@ def credentials_unused(ctx: CheckContext) -> Iterator[Finding]:
             yield ctx.finding(
                 row["arn"],
                 Status.PASS,
-                f"IAM user {row['user']} used every credential within the last "
+                f"IAM user {row['user']} has no credential unused for more than "
                 f"{max_days} days.",
                 evidence,
             )

@@ -36,7 +36,7 @@ REGION_OPERATORS = ("StringNotEquals", "StringNotEqualsIfExists")
 
 @dataclass
 class ServiceControlPolicy:
-    """An SCP attached to a root or to the account, and what it was read as."""
+    """An SCP attached to a root or to the account, with its document or read error."""
 
     id: str
     name: str

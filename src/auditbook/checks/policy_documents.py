@@ -1,8 +1,8 @@
 """IAM and service control policy documents, as the APIs return them.
 
-IAM returns policy documents URL-encoded JSON. botocore decodes them into
-dicts for the IAM operations it knows, but other callers and other services
-(Organizations' ``DescribePolicy``) pass a JSON string. A document's
+IAM returns policy documents as URL-encoded JSON. botocore's ``after-call.iam``
+handler decodes those into dicts, but other clients and other services
+(Organizations' ``DescribePolicy``) return a JSON string. A document's
 ``Statement``, and each statement's ``Action``, ``Resource`` and condition
 values, may be a single value or a list. The functions here accept every one
 of those shapes.
@@ -99,7 +99,7 @@ def condition_values(
 
 
 def _condition_string(value: Any) -> str:
-    # JSON booleans are written "true" and "false" in IAM's own documents.
+    # A JSON boolean becomes the string IAM's own examples use: "true" or "false".
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

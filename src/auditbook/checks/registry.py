@@ -33,8 +33,7 @@ READ_ONLY_ACTION = re.compile(
     r"|GenerateCredentialReport)[A-Za-z0-9]*$"
 )
 
-# Modules shipped with auditbook: one per AWS service, or one per concept for a
-# service with many checks (IAM).
+# Modules shipped with auditbook, one per AWS service.
 BUILTIN_MODULES = (
     "iam",
     "organizations",
