@@ -91,8 +91,10 @@ _SOC2_TITLES = {
     "CC7.4": "Response to identified security incidents",
     "CC8.1": "Authorisation, testing and approval of changes",
     "CC9.2": "Assessment and management of vendor and business partner risk",
+    "A1.1": "Capacity management to meet availability objectives",
     "C1.1": "Identification and maintenance of confidential information",
     "P4.2": "Retention of personal information",
+    "P4.3": "Secure disposal of personal information",
     "P5.1": "Access by data subjects to their personal information",
 }
 _SOC2_IDS = (
@@ -132,6 +134,7 @@ _ISO_TITLES = {
     "8.2": "Privileged access rights",
     "8.3": "Information access restriction",
     "8.5": "Secure authentication",
+    "8.6": "Capacity management",
     "8.7": "Protection against malware",
     "8.8": "Management of technical vulnerabilities",
     "8.9": "Configuration management",
