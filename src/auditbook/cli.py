@@ -26,7 +26,13 @@ from auditbook.errors import (
     ConfigError,
 )
 from auditbook.evidence import EvidenceStore
-from auditbook.pipeline import collect_run, gate, render_outputs, select_checks
+from auditbook.pipeline import (
+    attestation_errors,
+    collect_run,
+    gate,
+    render_outputs,
+    select_checks,
+)
 
 logger = logging.getLogger("auditbook")
 
@@ -124,6 +130,11 @@ def _parser() -> argparse.ArgumentParser:
     checks.add_argument("--format", choices=("text", "json"), default="text")
     checks.set_defaults(handler=cmd_checks)
 
+    policy = commands.add_parser(
+        "iam-policy", help="print the read-only IAM policy collection needs"
+    )
+    policy.set_defaults(handler=cmd_iam_policy)
+
     verify = commands.add_parser("verify", help="recompute an evidence run's hashes")
     verify.add_argument("run", nargs="?", help="run id (default: the latest)")
     verify.add_argument(
@@ -197,11 +208,12 @@ def _load(args: argparse.Namespace) -> tuple[Settings, ControlLibrary, dict]:
             f"controls folder {settings.controls_dir} not found; set controls_dir",
             path=args.config,
         )
-    if library.errors:
-        for error in library.errors:
+    problems = library.errors + attestation_errors(settings, library)
+    if problems:
+        for error in problems:
             print(error, file=sys.stderr)
         raise ConfigError(
-            f"{len(library.errors)} problem(s) in control documents; run "
+            f"{len(problems)} problem(s) in control documents or attestations; run "
             "'auditbook validate' and fix them"
         )
     return settings, library, registry
@@ -285,7 +297,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if settings is not None:
         registry = load_checks()
         library = load_library(settings.controls_dir, set(registry))
-        for error in library.errors:
+        for error in library.errors + attestation_errors(settings, library):
             problems.append((str(error.path), error.line, _bare(error)))
         for check_id in settings.out_of_scope:
             if check_id not in registry:
@@ -352,6 +364,13 @@ def cmd_checks(args: argparse.Namespace) -> int:
     width = max(len(s.check_id) for s in specs)
     for spec in specs:
         print(f"{spec.check_id:<{width}}  {spec.granularity:<20}  {spec.title}")
+    return EXIT_OK
+
+
+def cmd_iam_policy(args: argparse.Namespace) -> int:
+    from auditbook.iam_policy import read_only_policy
+
+    print(json.dumps(read_only_policy(load_checks().values()), indent=2))
     return EXIT_OK
 
 

@@ -117,6 +117,13 @@ class EvidenceRun:
         with file.open(encoding="utf-8") as handle:
             return [json.loads(line) for line in handle if line.strip()]
 
+    def read_bytes(self, name: str) -> bytes | None:
+        """Return the content of a file of the run, or None when absent."""
+        try:
+            return (self.path / name).read_bytes()
+        except FileNotFoundError:
+            return None
+
     def files(self) -> list[Path]:
         """Return the run's evidence files, the manifest excluded, by name."""
         return sorted(
@@ -288,7 +295,9 @@ class EvidenceStore:
                 **(extra_files or {}),
             }
             for name, content in files.items():
-                _write_synced(staging / name, content)
+                target = staging / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _write_synced(target, content)
 
             manifest = {
                 "run_id": run_id,

@@ -15,12 +15,23 @@ from typing import Any
 import boto3
 
 from auditbook import __version__
+from auditbook.attestations import (
+    MANUAL_FOLDER,
+    load_attestation,
+    read_attestation_bytes,
+)
 from auditbook.checks.registry import CheckSpec
 from auditbook.cloudtrail.excerpts import collect_excerpts
 from auditbook.collect import CollectionResult, Collector
 from auditbook.config import Settings
 from auditbook.controls import ControlLibrary
-from auditbook.errors import EXIT_ERROR, EXIT_FAILING, EXIT_OK, CollectionError
+from auditbook.errors import (
+    EXIT_ERROR,
+    EXIT_FAILING,
+    EXIT_OK,
+    CollectionError,
+    ControlError,
+)
 from auditbook.evidence import CLOUDTRAIL_FILE, EvidenceRun, EvidenceStore, new_run_id
 from auditbook.models import Finding, Severity, Status
 
@@ -70,7 +81,7 @@ def collect_run(
         result = collector.run()
         metadata = run_metadata(result, settings, library)
 
-        extra_files = {}
+        extra_files = attestation_files(settings, library)
         excerpts = collect_excerpts(
             settings,
             library.controls,
@@ -87,6 +98,33 @@ def collect_run(
         metadata["api_calls"] = _api_calls(collector)
 
         return store.write_run(new_run_id(), result.findings, metadata, extra_files)
+
+
+def attestation_files(settings: Settings, library: ControlLibrary) -> dict[str, bytes]:
+    """Return the attestation files of manual controls, keyed by their run path."""
+    files = {}
+    for control in library.controls:
+        if control.kind != "manual":
+            continue
+        content = read_attestation_bytes(settings.evidence_dir, control.id)
+        if content is not None:
+            files[f"{MANUAL_FOLDER}/{control.id}.yml"] = content
+    return files
+
+
+def attestation_errors(
+    settings: Settings, library: ControlLibrary
+) -> list[ControlError]:
+    """Return the problems in the attestation files of manual controls."""
+    errors = []
+    for control in library.controls:
+        if control.kind != "manual":
+            continue
+        try:
+            load_attestation(settings.evidence_dir, control.id)
+        except ControlError as exc:
+            errors.append(exc)
+    return errors
 
 
 def _api_calls(collector: Collector) -> dict[str, Any]:

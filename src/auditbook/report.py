@@ -8,8 +8,18 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
+from auditbook.attestations import (
+    ATTESTATION_EXPIRED,
+    ATTESTED,
+    EVIDENCE_MISSING,
+    MANUAL_FOLDER,
+    Attestation,
+    load_attestation,
+    parse_attestation,
+)
 from auditbook.checks.registry import CheckSpec
 from auditbook.config import Settings
 from auditbook.controls import LAYERS, Control
@@ -21,11 +31,15 @@ from auditbook.models import Finding, Status
 NOT_COLLECTED = "NOT_COLLECTED"
 
 # Verdicts from worst to best: a control takes the worst verdict of its checks,
-# so an error is never hidden behind a pass.
+# so an error is never hidden behind a pass. Manual controls take one of the
+# attestation states instead.
 VERDICT_ORDER = (
     Status.FAIL.value,
     Status.ERROR.value,
+    ATTESTATION_EXPIRED,
+    EVIDENCE_MISSING,
     NOT_COLLECTED,
+    ATTESTED,
     Status.PASS.value,
     Status.NOT_APPLICABLE.value,
 )
@@ -96,6 +110,7 @@ class ControlResult:
     verdict: str
     counts: Counter[str]
     activity: Activity | None = None
+    attestation: Attestation | None = None
 
 
 @dataclass
@@ -189,8 +204,13 @@ def build_report(
             totals[finding.status.value] += 1
 
     activities = _activities(run)
+    as_of = _as_of(run)
     results = []
     for control in controls:
+        if control.kind == "manual":
+            results.append(_manual_result(settings, run, control, as_of))
+            continue
+
         checks = []
         for check_id in control.check_ids:
             findings = sorted(
@@ -240,3 +260,36 @@ def _activities(run: EvidenceRun | None) -> dict[str, Activity]:
         )
         for control_id, totals in summary.items()
     }
+
+
+def _as_of(run: EvidenceRun | None) -> date:
+    finished = run.metadata.get("finished_at") if run else None
+    if finished:
+        return datetime.fromisoformat(finished).date()
+    return datetime.now(UTC).date()
+
+
+def _manual_result(
+    settings: Settings, run: EvidenceRun | None, control: Control, as_of: date
+) -> ControlResult:
+    if run is not None:
+        content = run.read_bytes(f"{MANUAL_FOLDER}/{control.id}.yml")
+        attestation = (
+            parse_attestation(control.id, content.decode("utf-8"), run.path)
+            if content is not None
+            else None
+        )
+    else:
+        attestation = load_attestation(settings.evidence_dir, control.id)
+
+    if attestation is None:
+        verdict = EVIDENCE_MISSING
+    else:
+        verdict = attestation.state(as_of, settings.thresholds.attestation_max_age_days)
+    return ControlResult(
+        control=control,
+        checks=[],
+        verdict=verdict,
+        counts=Counter(),
+        attestation=attestation,
+    )
