@@ -44,6 +44,18 @@ VERDICT_ORDER = (
     Status.NOT_APPLICABLE.value,
 )
 
+# Text shown for each verdict in every output.
+VERDICT_LABELS = {
+    Status.FAIL.value: "FAIL",
+    Status.ERROR.value: "ERROR",
+    ATTESTATION_EXPIRED: "ATTESTATION EXPIRED",
+    EVIDENCE_MISSING: "EVIDENCE MISSING",
+    NOT_COLLECTED: "NOT YET COLLECTED",
+    ATTESTED: "ATTESTED",
+    Status.PASS.value: "PASS",
+    Status.NOT_APPLICABLE.value: "NOT APPLICABLE",
+}
+
 # Order of findings in tables: what a reader must act on first.
 FINDING_ORDER = {
     Status.FAIL: 0,

@@ -1,6 +1,6 @@
 """The MkDocs plugin that turns control documents and an evidence run into a site.
 
-``plugin`` holds the MkDocs hooks, ``pages`` decides which pages exist and
+``plugin`` contains the MkDocs hooks, ``pages`` decides which pages exist and
 what Markdown they start from, ``blocks`` renders the evidence as escaped
 HTML, and ``downloads`` writes the per-control findings files.
 """

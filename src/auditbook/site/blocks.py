@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -22,9 +23,10 @@ from auditbook.controls import LAYERS, Control
 from auditbook.errors import RenderError
 from auditbook.evidence import VerifyProblem
 from auditbook.frameworks import FRAMEWORKS
-from auditbook.models import Finding, Status
+from auditbook.models import Finding
 from auditbook.report import (
     NOT_COLLECTED,
+    VERDICT_LABELS,
     VERDICT_ORDER,
     CheckResult,
     ControlResult,
@@ -38,14 +40,8 @@ from auditbook.site.pages import (
     framework_uri,
 )
 
-# Badge text per verdict; the CSS class is the verdict in lower case.
-STATUS_LABELS = {
-    Status.FAIL.value: "FAIL",
-    Status.ERROR.value: "ERROR",
-    NOT_COLLECTED: "NOT YET COLLECTED",
-    Status.PASS.value: "PASS",
-    Status.NOT_APPLICABLE.value: "NOT APPLICABLE",
-}
+# Badge text per verdict. The CSS class is the verdict in lower case.
+STATUS_LABELS = VERDICT_LABELS
 
 # How many of the most frequent API operations the run page lists.
 TOP_OPERATIONS = 10
@@ -112,7 +108,7 @@ class Links:
 
 @dataclass(frozen=True)
 class FindingRow:
-    """One finding as a table row, with its evidence as indented JSON."""
+    """One finding as a table row, with its evidence as indented JSON or empty."""
 
     finding: Finding
     evidence_json: str
@@ -122,7 +118,9 @@ def _rows(findings: list[Finding]) -> list[FindingRow]:
     return [
         FindingRow(
             finding,
-            json.dumps(finding.evidence, indent=2, sort_keys=True, ensure_ascii=False),
+            json.dumps(finding.evidence, indent=2, sort_keys=True, ensure_ascii=False)
+            if finding.evidence
+            else "",
         )
         for finding in findings
     ]
@@ -139,8 +137,9 @@ def render_check(
     cap = report.settings.site_max_findings_per_table
     total = len(result.findings)
     return _ENV.get_template("check.html").render(
+        **_common(report),
         check=result,
-        collected=report.collected,
+        run_id=report.run.run_id if report.run else None,
         counts=_ordered_counts(result.counts),
         rows=_rows(result.findings[:cap]),
         total=total,
@@ -163,10 +162,10 @@ def render_banner(result: ControlResult, report: Report, links: Links) -> str:
         if other.control.id in control.related
     ]
     return _ENV.get_template("banner.html").render(
+        **_common(report),
         result=result,
         control=control,
         counts=_ordered_counts(result.counts),
-        report=report,
         run_url=links.page(RUN_URI),
         frameworks=frameworks,
         related=related,
@@ -175,14 +174,16 @@ def render_banner(result: ControlResult, report: Report, links: Links) -> str:
 
 def render_home(report: Report, links: Links) -> str:
     """Render the dashboard: totals by status and layer, failing controls first."""
-    layers = report.by_layer()
+    layers = [
+        (layer, sum(counts.values()), _ordered_counts(counts))
+        for layer, counts in report.by_layer().items()
+    ]
     return _ENV.get_template("home.html").render(
-        report=report,
+        **_common(report),
         settings=report.settings,
-        run=run_summary(report),
         totals=[(s, report.totals[s]) for s in VERDICT_ORDER if s != NOT_COLLECTED],
         verdicts=[(s, report.verdicts[s]) for s in VERDICT_ORDER],
-        layers=[(layer, layers[layer]) for layer in LAYERS if layer in layers],
+        layers=layers,
         controls=report.controls_worst_first(),
         links=links,
         run_url=links.page(RUN_URI),
@@ -192,31 +193,52 @@ def render_home(report: Report, links: Links) -> str:
 
 def render_controls(report: Report, links: Links) -> str:
     """Render the register of every control, by layer and id."""
+    layers: dict[str, list[ControlResult]] = {}
+    for result in report.controls:
+        layers.setdefault(result.control.layer, []).append(result)
     return _ENV.get_template("controls.html").render(
-        report=report, controls=report.controls, links=links
+        **_common(report),
+        layers=[(layer, layers[layer]) for layer in LAYERS if layer in layers],
+        links=links,
     )
 
 
 def render_framework(report: Report, key: str, links: Links) -> str:
     """Render a framework's coverage: each mapped clause, its controls and verdict."""
     return _ENV.get_template("framework.html").render(
-        report=report,
+        **_common(report),
         framework=FRAMEWORKS[key],
         rows=report.framework_rows(key),
         links=links,
     )
 
 
-def render_run(report: Report, problems: list[VerifyProblem], links: Links) -> str:
+def render_run(report: Report, problems: list[VerifyProblem]) -> str:
     """Render the run page: metadata, API calls and the manifest check."""
+    files = report.run.manifest.get("files") if report.run else None
     return _ENV.get_template("run.html").render(
+        **_common(report),
         report=report,
-        run=run_summary(report),
         problems=problems,
-        manifest_files=sorted(
-            (report.run.manifest.get("files") or {}).items() if report.run else []
-        ),
+        manifest_files=sorted(files.items()) if isinstance(files, dict) else [],
     )
+
+
+def _common(report: Report) -> dict[str, Any]:
+    settings = report.settings
+    return {
+        "run": run_summary(report),
+        "evidence_dir": _display_path(settings.evidence_dir, settings.root),
+        "controls_dir": _display_path(settings.controls_dir, settings.root),
+    }
+
+
+def _display_path(path: Path, root: Path) -> str:
+    """Return a path relative to the project root, so no machine path is published."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
 
 
 def run_summary(report: Report) -> dict[str, Any]:
@@ -228,18 +250,27 @@ def run_summary(report: Report) -> dict[str, Any]:
     metadata = report.metadata
     caller = metadata.get("caller")
     api_calls = metadata.get("api_calls")
+    by_operation = (
+        api_calls.get("by_operation") if isinstance(api_calls, dict) else None
+    )
     operations: list[tuple[str, int]] = []
-    if isinstance(api_calls, dict):
+    if isinstance(by_operation, dict):
         operations = sorted(
-            ((str(name), count) for name, count in api_calls.items()
-             if isinstance(count, int)),
+            (
+                (str(name), count)
+                for name, count in by_operation.items()
+                if isinstance(count, int)
+            ),
             key=lambda item: (-item[1], item[0]),
         )
-        api_total: int | None = sum(count for _, count in operations)
-    elif isinstance(api_calls, int):
-        api_total = api_calls
-    else:
-        api_total = None
+    api_total = api_calls.get("total") if isinstance(api_calls, dict) else None
+    if not isinstance(api_total, int):
+        api_total = sum(count for _, count in operations) if operations else None
+
+    tool = metadata.get("tool")
+    revision = metadata.get("controls_revision")
+    if isinstance(revision, dict):
+        revision = revision.get("git_commit") or revision.get("sha256")
 
     return {
         "run_id": report.run.run_id if report.run else None,
@@ -249,19 +280,22 @@ def run_summary(report: Report) -> dict[str, Any]:
         "caller_arn": caller.get("arn") if isinstance(caller, dict) else None,
         "accounts": _strings(metadata.get("accounts")),
         "regions": _strings(metadata.get("regions")),
-        "tool_version": metadata.get("tool_version"),
-        "controls_revision": metadata.get("controls_revision"),
+        "tool_version": tool.get("version") if isinstance(tool, dict) else None,
+        "controls_revision": revision,
         "api_total": api_total,
         "top_operations": operations[:TOP_OPERATIONS],
         "operation_count": len(operations),
         "account_errors": [
-            error for error in metadata.get("account_errors") or []
+            error
+            for error in _list(metadata.get("account_errors"))
             if isinstance(error, dict)
         ],
     }
 
 
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _strings(value: Any) -> list[str]:
-    if not isinstance(value, list):
-        return []
-    return [str(item) for item in value]
+    return [str(item) for item in _list(value)]

@@ -22,15 +22,21 @@ RUN_URI = "run.md"
 CONTROLS_URI = "controls/index.md"
 FINDINGS_DIR = "findings"
 
-# Control ids are restricted by the control schema; this re-check keeps any id
-# that reaches a file name to lower-case letters, digits and hyphens.
+# The control schema already restricts ids. This second check guarantees that a
+# file name built from an id has only lower-case letters, digits and hyphens.
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 _ATX_H1 = re.compile(r"^ {0,3}#(?!#)\s")
 
+# Material's "hide" page option. Generated pages drop the table of contents,
+# which would list only a few headings, so that findings tables get the width.
+# The dashboard also drops the nav sidebar.
+_HIDE_TOC = "---\nhide:\n  - toc\n---\n\n"
+_HIDE_TOC_AND_NAV = "---\nhide:\n  - navigation\n  - toc\n---\n\n"
+
 
 class PageKind(enum.StrEnum):
-    """What a generated page shows."""
+    """Kind of content on a generated page."""
 
     HOME = "home"
     RUN = "run"
@@ -131,8 +137,14 @@ def control_source(control: Control) -> str:
     body = control.body.lstrip("\n")
     first_line = body.split("\n", 1)[0]
     if _ATX_H1.match(first_line):
-        return body
-    return f"# {control_title(control)}\n\n{body}"
+        return f"{_HIDE_TOC}{body}"
+    return f"{_HIDE_TOC}# {control_title(control)}\n\n{body}"
+
+
+def generated_source(page: GeneratedPage, token: str) -> str:
+    """Return the Markdown source of a generated page: its title and one token."""
+    front_matter = _HIDE_TOC_AND_NAV if page.kind is PageKind.HOME else _HIDE_TOC
+    return f"{front_matter}# {page.title}\n\n{token}\n"
 
 
 def insert_after_heading(markdown: str, token: str) -> str:
@@ -147,9 +159,7 @@ def insert_after_heading(markdown: str, token: str) -> str:
     return f"{token}\n\n{markdown}"
 
 
-def replace_check_blocks(
-    markdown: str, issue_token: Callable[[list[str]], str]
-) -> str:
+def replace_check_blocks(markdown: str, issue_token: Callable[[list[str]], str]) -> str:
     """Replace each ``auditbook`` fenced block with a token paragraph.
 
     Args:
@@ -177,7 +187,7 @@ def replace_check_blocks(
 
 
 def build_nav(pages: list[GeneratedPage], other_uris: list[str]) -> list:
-    """Build the MkDocs nav: home, the site's own pages, controls by layer, frameworks, run.
+    """Build the MkDocs nav: home, own pages, controls by layer, frameworks, run.
 
     Args:
         pages: the generated pages, from :func:`generated_pages`.

@@ -38,9 +38,7 @@ class Placeholders:
         self._renderers.setdefault(page_uri, {})[token] = renderer
         return token
 
-    def substitute(
-        self, page_uri: str, html: str, links: Any
-    ) -> tuple[str, list[str]]:
+    def substitute(self, page_uri: str, html: str, links: Any) -> tuple[str, list[str]]:
         """Replace the page's tokens in rendered HTML with their HTML.
 
         Inserted HTML is never scanned again, so a token inside evidence
