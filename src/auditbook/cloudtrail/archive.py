@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -27,33 +27,30 @@ def days_between(start: date, end: date) -> list[date]:
     return [start + timedelta(days=n) for n in range((end - start).days + 1)]
 
 
-def account_prefixes(s3: Any, bucket: str, prefix: str, account_id: str) -> list[str]:
+def account_prefixes(
+    list_prefixes: Callable[[str], list[str]], prefix: str, account_id: str
+) -> list[str]:
     """Return the key prefixes that hold the account's logs in the bucket.
 
     An organisation trail adds the organisation id after ``AWSLogs/``; the
     ids present are found by listing with a delimiter rather than guessed.
+
+    Args:
+        list_prefixes: returns the common prefixes one level under a prefix.
+        prefix: the trail's key prefix, before ``AWSLogs/``.
+        account_id: the account whose logs are wanted.
 
     Raises:
         AwsCallError: the bucket cannot be listed.
     """
     base = f"{prefix.strip('/')}/AWSLogs/" if prefix.strip("/") else "AWSLogs/"
     prefixes = []
-    try:
-        pages = s3.get_paginator("list_objects_v2").paginate(
-            Bucket=bucket, Prefix=base, Delimiter="/"
-        )
-        for page in pages:
-            for common in page.get("CommonPrefixes", []):
-                name = common["Prefix"][len(base) :].strip("/")
-                if name == account_id:
-                    prefixes.append(f"{base}{account_id}/")
-                elif name.startswith("o-"):
-                    prefixes.append(f"{base}{name}/{account_id}/")
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "ClientError")
-        raise AwsCallError(code, "s3:ListObjectsV2", str(exc)) from exc
-    except BotoCoreError as exc:
-        raise AwsCallError(type(exc).__name__, "s3:ListObjectsV2", str(exc)) from exc
+    for common in list_prefixes(base):
+        name = common[len(base) :].strip("/")
+        if name == account_id:
+            prefixes.append(f"{base}{account_id}/")
+        elif name.startswith("o-"):
+            prefixes.append(f"{base}{name}/{account_id}/")
     return prefixes
 
 

@@ -245,11 +245,22 @@ def _archive_records(
         bucket_region = "eu-west-1"
     s3 = account.client("s3", bucket_region)
 
+    def list_prefixes(base: str) -> list[str]:
+        # Cached, so the folder layout is listed once per account, not per region.
+        listing = account.call(
+            "s3",
+            bucket_region,
+            "list_objects_v2",
+            Bucket=bucket,
+            Prefix=base,
+            Delimiter="/",
+        )
+        return [common["Prefix"] for common in listing.get("CommonPrefixes", [])]
+
     days = archive.days_between(start.date(), end.date())
     start_text = start.isoformat().replace("+00:00", "Z")
-    for account_prefix in archive.account_prefixes(
-        s3, bucket, prefix, account.account_id
-    ):
+    prefixes = archive.account_prefixes(list_prefixes, prefix, account.account_id)
+    for account_prefix in prefixes:
         for record in archive.iter_records(s3, bucket, account_prefix, region, days):
             # Files of the first and last day hold events outside the period.
             event_time = str(record.get("eventTime") or "")

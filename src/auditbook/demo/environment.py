@@ -10,9 +10,10 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from auditbook.config import AccountTarget, Settings
+from auditbook.demo.extensions import DemoState
+from auditbook.demo.server import DemoServer
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ SEED_MODULES = (
     "seed_data",
     "seed_application",
     "seed_observability",
+    "seed_cloudtrail_logs",
 )
 
 # Fake credentials for the simulated account; they mean nothing outside it.
@@ -63,10 +65,9 @@ def demo_environment(settings: Settings) -> Iterator[Settings]:
     Yields:
         The settings with the demo accounts and regions.
     """
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    state = DemoState()
+    server = DemoServer(state)
+    endpoint = server.start()
     logger.info("demo moto server listening on %s", endpoint)
 
     saved = {name: os.environ.get(name) for name in (*_DEMO_ENVIRONMENT, *_CLEARED)}
@@ -78,7 +79,16 @@ def demo_environment(settings: Settings) -> Iterator[Settings]:
             os.environ.pop(name, None)
 
         seed_demo_accounts()
-        yield replace(settings, accounts=DEMO_ACCOUNTS, regions=DEMO_REGIONS)
+        seed_extension_state(state)
+        # The demo trail's bucket holds seeded log files, and moto has no
+        # LookupEvents, so excerpts come from the S3 source.
+        yield replace(
+            settings,
+            accounts=DEMO_ACCOUNTS,
+            regions=DEMO_REGIONS,
+            cloudtrail_source="s3",
+            cloudtrail_bucket=None,
+        )
     finally:
         for name, value in saved.items():
             if value is None:
@@ -102,6 +112,17 @@ def seed_demo_accounts() -> None:
             module = importlib.import_module(f"auditbook.demo.{name}")
             logger.debug("seeding %s in %s account %s", name, variant, account_id)
             module.seed(session, account_id, variant)
+
+
+def seed_extension_state(state: DemoState) -> None:
+    """Seed the operations moto lacks: analyzers and Shield subscriptions.
+
+    Production has analyzers in the two approved regions but not in
+    us-east-1, and a Shield Advanced subscription; sandbox has neither.
+    """
+    for region in DEMO_REGIONS[:2]:
+        state.add_analyzer(PRODUCTION_ACCOUNT, region, f"account-analyzer-{region}")
+    state.subscribe_shield(PRODUCTION_ACCOUNT)
 
 
 def _assume(session: boto3.Session, account_id: str, role_name: str) -> boto3.Session:

@@ -81,6 +81,12 @@ def seed(session: boto3.Session, account_id: str, variant: str) -> None:
         _seed_production(session, iam, backend, account_id)
     else:
         _seed_sandbox(iam, backend, account_id)
+        # The sandbox once created an organisation of its own by mistake,
+        # with no guardrail policies, so it is a management account that
+        # fails both SCP checks.
+        session.client("organizations", region_name=REGION).create_organization(
+            FeatureSet="ALL"
+        )
     logger.info("seeded the %s identity of account %s", variant, account_id)
 
 
