@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -53,6 +54,31 @@ def settings(tmp_path: Path) -> Settings:
 Runner = Callable[..., list[Finding]]
 
 
+class StubbedSession:
+    """A boto3 session that returns given clients for some service and region.
+
+    Tests pass it to ``run_checks(session=...)`` so that a botocore ``Stubber``
+    returns the responses moto lacks, while every other client still reaches
+    moto through the wrapped session.
+    """
+
+    def __init__(
+        self, session: boto3.Session, clients: dict[tuple[str, str], Any]
+    ) -> None:
+        self.session = session
+        self.clients = clients
+
+    def client(self, service_name: str, region_name: str | None = None, **kwargs):
+        """Return the stubbed client for the service and region, else a new one."""
+        stubbed = self.clients.get((service_name, region_name))
+        if stubbed is not None:
+            return stubbed
+        return self.session.client(service_name, region_name=region_name, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.session, name)
+
+
 @pytest.fixture
 def run_checks(aws: boto3.Session, settings: Settings) -> Runner:
     """Return a function that collects the named checks and returns their findings."""
@@ -62,9 +88,10 @@ def run_checks(aws: boto3.Session, settings: Settings) -> Runner:
         *check_ids: str,
         regions: tuple[str, ...] = (REGION,),
         settings: Settings = settings,
+        session: boto3.Session | StubbedSession | None = None,
     ) -> list[Finding]:
         specs = [registry[check_id] for check_id in check_ids]
-        collector = Collector(settings, specs, session=aws, regions=regions)
+        collector = Collector(settings, specs, session=session or aws, regions=regions)
         return collector.run().findings
 
     return run

@@ -30,14 +30,27 @@ GLOBAL_SERVICES = frozenset(
 )
 
 
+# Error codes with which S3 reports an optional configuration that was never
+# set. Checks read them as a verdict, not as degraded evidence, so they are
+# logged at DEBUG.
+NOT_CONFIGURED_CODES = frozenset(
+    {
+        "NoSuchBucketPolicy",
+        "NoSuchPublicAccessBlockConfiguration",
+        "NoSuchTagSet",
+        "ServerSideEncryptionConfigurationNotFoundError",
+    }
+)
+
+
 def route_s3control_to_ip_endpoint(client: Any) -> None:
     """Send an S3 Control client's requests for an IP-address endpoint to it.
 
     S3 Control puts the account id in front of the host name
     (``123456789012.s3-control.eu-west-2.amazonaws.com``). botocore 1.44 does
     the same to a custom endpoint, so a moto server on ``127.0.0.1`` would be
-    called at ``123456789012.127.0.0.1``, which no resolver answers. Requests
-    to host names, AWS's included, are sent unchanged.
+    called at ``123456789012.127.0.0.1``, a name that does not resolve.
+    Requests to host names, AWS's included, are sent unchanged.
     """
     client.meta.events.register(
         "before-send.s3-control.*", _drop_account_prefix_from_ip_host
@@ -169,7 +182,8 @@ class AccountSession:
         except ClientError as exc:
             error = exc.response.get("Error", {})
             code = error.get("Code") or "ClientError"
-            logger.warning(
+            logger.log(
+                logging.DEBUG if code in NOT_CONFIGURED_CODES else logging.WARNING,
                 "%s in account %s region %s failed: %s",
                 label,
                 self.account_id,
