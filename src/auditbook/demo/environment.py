@@ -115,13 +115,17 @@ def seed_demo_accounts() -> None:
 
 
 def seed_extension_state(state: DemoState) -> None:
-    """Seed the operations moto lacks: analyzers and Shield subscriptions.
+    """Seed the operations moto lacks: analyzers, standards and Shield.
 
     Production has analyzers in the two approved regions but not in
-    us-east-1, and a Shield Advanced subscription; sandbox has neither.
+    us-east-1, the CIS standard where its Security Hub is enabled, and a
+    Shield Advanced subscription; sandbox has none of them.
     """
     for region in DEMO_REGIONS[:2]:
         state.add_analyzer(PRODUCTION_ACCOUNT, region, f"account-analyzer-{region}")
+    state.enable_standard(
+        PRODUCTION_ACCOUNT, DEMO_REGIONS[0], "cis-aws-foundations-benchmark/v/3.0.0"
+    )
     state.subscribe_shield(PRODUCTION_ACCOUNT)
 
 

@@ -1,11 +1,12 @@
 """Operations the demo needs that moto does not implement, served beside moto.
 
-moto 5 has no IAM Access Analyzer ``ListAnalyzers`` and no Shield
-``GetSubscriptionState``. The demo server puts this small WSGI layer in front
-of moto: a request for one of these operations is answered from state the
-demo seeds here, in the response shape AWS documents; every other request
-goes to moto unchanged. The collector cannot tell the difference, because it
-talks HTTP to one endpoint either way.
+moto 5 has no IAM Access Analyzer ``ListAnalyzers``, no Shield
+``GetSubscriptionState`` and no Security Hub ``GetEnabledStandards``. The
+demo server puts this small WSGI layer in front of moto: a request for one of
+these operations is answered from state the demo seeds here, in the response
+shape AWS documents, and every other request goes to moto unchanged. The
+collector cannot tell the difference, because it talks HTTP to one endpoint
+either way.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class DemoState:
 
     analyzers: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     shield_subscriptions: dict[str, str] = field(default_factory=dict)
+    standards: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add_analyzer(self, account_id: str, region: str, name: str) -> None:
@@ -45,6 +47,19 @@ class DemoState:
         }
         with self._lock:
             self.analyzers.setdefault((account_id, region), []).append(summary)
+
+    def enable_standard(self, account_id: str, region: str, standard: str) -> None:
+        """Record a READY Security Hub standard subscription."""
+        subscription = {
+            "StandardsSubscriptionArn": (
+                f"arn:aws:securityhub:{region}:{account_id}:subscription/{standard}"
+            ),
+            "StandardsArn": f"arn:aws:securityhub:{region}::standards/{standard}",
+            "StandardsInput": {},
+            "StandardsStatus": "READY",
+        }
+        with self._lock:
+            self.standards.setdefault((account_id, region), []).append(subscription)
 
     def subscribe_shield(self, account_id: str) -> None:
         """Record an active Shield Advanced subscription."""
@@ -88,6 +103,10 @@ class DemoExtensions:
         if service == "access-analyzer" and method == "GET" and path == "/analyzer":
             account_id = get_account_id_from(access_key)
             return {"analyzers": self.state.analyzers.get((account_id, region), [])}
+        if service == "securityhub" and method == "POST" and path == "/standards/get":
+            account_id = get_account_id_from(access_key)
+            subscriptions = self.state.standards.get((account_id, region), [])
+            return {"StandardsSubscriptions": subscriptions}
         if service == "shield" and target.endswith(".GetSubscriptionState"):
             account_id = get_account_id_from(access_key)
             state = self.state.shield_subscriptions.get(account_id, "INACTIVE")

@@ -1,15 +1,19 @@
-"""Seed the demo account's network: VPCs, subnets and security groups.
+"""Seed the demo account's network and block storage.
 
 The seed builds a three-tier VPC in eu-west-2 and a smaller recovery VPC in
 eu-west-1, with the mistakes an audit typically finds beside correct
-configuration, so every security-group check has both verdicts to show.
+configuration, so every security-group check has both verdicts to show. The
+main VPC sends flow logs to CloudWatch Logs, and the recovery VPC has none.
+EBS encryption by default is on in eu-west-2, where the data volume is
+encrypted, and off in eu-west-1, where a scratch volume is not.
 
-Seeding calls mutating EC2 APIs. It expects a fresh simulated account, such
-as a moto server, and is not idempotent.
+Seeding calls mutating EC2, CloudWatch Logs and IAM APIs. It expects a fresh
+simulated account, such as a moto server, and is not idempotent.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -26,6 +30,9 @@ RECOVERY_CIDR = "10.1.0.0/16"
 
 ANYWHERE_V4 = "0.0.0.0/0"
 ANYWHERE_V6 = "::/0"
+
+FLOW_LOG_ROLE = "vpc-flow-logs-delivery"
+FLOW_LOG_RETENTION_DAYS = 365
 
 
 def seed(session: boto3.Session, account_id: str, variant: str) -> None:
@@ -45,16 +52,17 @@ def seed(session: boto3.Session, account_id: str, variant: str) -> None:
             f"variant {variant!r} is invalid, expected one of: {', '.join(VARIANTS)}"
         )
 
-    _seed_primary(
-        session.client("ec2", region_name=PRIMARY_REGION), account_id, variant
-    )
-    _seed_recovery(
-        session.client("ec2", region_name=RECOVERY_REGION), account_id, variant
-    )
+    primary = session.client("ec2", region_name=PRIMARY_REGION)
+    recovery = session.client("ec2", region_name=RECOVERY_REGION)
+
+    main_vpc_id = _seed_primary(primary, account_id, variant)
+    _seed_recovery(recovery, account_id, variant)
+    _seed_flow_log(session, primary, main_vpc_id, account_id, variant)
+    _seed_volumes(primary, recovery, account_id, variant)
     logger.info("seeded the %s network of account %s", variant, account_id)
 
 
-def _seed_primary(ec2: Any, account_id: str, variant: str) -> None:
+def _seed_primary(ec2: Any, account_id: str, variant: str) -> str:
     vpc_id = _create_vpc(ec2, PRIMARY_CIDR, f"{variant}-main", account_id, variant)
     zones = _zones(ec2)
     tags = _tags(account_id, variant)
@@ -124,6 +132,7 @@ def _seed_primary(ec2: Any, account_id: str, variant: str) -> None:
     else:
         _add_default_ingress(ec2, vpc_id)
     _add_default_ingress(ec2, _default_vpc_id(ec2))
+    return vpc_id
 
 
 def _seed_recovery(ec2: Any, account_id: str, variant: str) -> None:
@@ -153,6 +162,107 @@ def _seed_recovery(ec2: Any, account_id: str, variant: str) -> None:
     )
     _add_default_ingress(ec2, vpc_id)
     _add_default_ingress(ec2, _default_vpc_id(ec2))
+
+
+def _seed_flow_log(
+    session: boto3.Session, ec2: Any, vpc_id: str, account_id: str, variant: str
+) -> None:
+    # Only the main VPC gets a flow log. The recovery VPC and the default VPCs
+    # have none, so the flow log check has failures to show.
+    partition = session.get_partition_for_region(PRIMARY_REGION)
+    group_name = f"/vpc/{variant}-main/flow-logs"
+    group_arn = (
+        f"arn:{partition}:logs:{PRIMARY_REGION}:{account_id}:log-group:{group_name}"
+    )
+    tags = _tags(account_id, variant)
+
+    logs = session.client("logs", region_name=PRIMARY_REGION)
+    logs.create_log_group(
+        logGroupName=group_name, tags={tag["Key"]: tag["Value"] for tag in tags}
+    )
+    logs.put_retention_policy(
+        logGroupName=group_name, retentionInDays=FLOW_LOG_RETENTION_DAYS
+    )
+    role_arn = _create_flow_log_role(session, group_arn, tags)
+
+    ec2.create_flow_logs(
+        ResourceIds=[vpc_id],
+        ResourceType="VPC",
+        TrafficType="ALL",
+        LogDestinationType="cloud-watch-logs",
+        LogGroupName=group_name,
+        DeliverLogsPermissionArn=role_arn,
+        TagSpecifications=[{"ResourceType": "vpc-flow-log", "Tags": tags}],
+    )
+
+
+def _create_flow_log_role(
+    session: boto3.Session, group_arn: str, tags: list[dict[str, str]]
+) -> str:
+    # The role VPC Flow Logs assumes to write to the log group, and nothing more.
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    delivery = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
+                "Resource": [group_arn, f"{group_arn}:*"],
+            }
+        ],
+    }
+    iam = session.client("iam", region_name=PRIMARY_REGION)
+    role_arn = iam.create_role(
+        RoleName=FLOW_LOG_ROLE,
+        AssumeRolePolicyDocument=json.dumps(trust),
+        Description="Lets VPC Flow Logs deliver to CloudWatch Logs",
+        Tags=tags,
+    )["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName=FLOW_LOG_ROLE,
+        PolicyName="deliver-flow-logs",
+        PolicyDocument=json.dumps(delivery),
+    )
+    return role_arn
+
+
+def _seed_volumes(primary: Any, recovery: Any, account_id: str, variant: str) -> None:
+    # Encryption by default is on in the primary region only. The scratch
+    # volume in the recovery region was created without it, unencrypted.
+    primary.enable_ebs_encryption_by_default()
+    tags = _tags(account_id, variant)
+
+    _create_volume(primary, "app-data", 100, tags, encrypted=True)
+    _create_volume(recovery, "dr-scratch", 50, tags, encrypted=False)
+
+
+def _create_volume(
+    ec2: Any, name: str, size_gib: int, tags: list[dict], *, encrypted: bool
+) -> str:
+    zone = _zones(ec2)[0]
+    response = ec2.create_volume(
+        AvailabilityZone=zone,
+        Size=size_gib,
+        VolumeType="gp3",
+        Encrypted=encrypted,
+        TagSpecifications=[
+            {"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": name}, *tags]}
+        ],
+    )
+    return response["VolumeId"]
 
 
 def _create_vpc(ec2: Any, cidr: str, name: str, account_id: str, variant: str) -> str:
