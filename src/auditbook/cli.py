@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 from auditbook import __version__
@@ -33,6 +34,7 @@ from auditbook.pipeline import (
     render_outputs,
     select_checks,
 )
+from auditbook.riskexceptions import annotate, load_exceptions, stale_exceptions
 
 logger = logging.getLogger("auditbook")
 
@@ -230,7 +232,8 @@ def _collect(args, settings: Settings, library: ControlLibrary, registry: dict) 
     run = collect_run(settings, library, checks, store, regions=args.regions)
 
     findings = run.findings()
-    outcome = gate(findings, library, args.fail_on or settings.fail_on)
+    excepted = excepted_keys(settings, library, run, findings)
+    outcome = gate(findings, library, args.fail_on or settings.fail_on, excepted)
     counts = run.metadata["status_counts"]
     print(
         f"evidence run {run.run_id}: {counts['PASS']} passed, {counts['FAIL']} failed, "
@@ -244,6 +247,23 @@ def _collect(args, settings: Settings, library: ControlLibrary, registry: dict) 
             file=sys.stderr,
         )
     return outcome.exit_code
+
+
+def excepted_keys(settings: Settings, library: ControlLibrary, run, findings) -> set:
+    """Return the sort keys of the findings an active exception covers."""
+    exceptions = load_exceptions(settings.exceptions_file)
+    on = datetime.fromisoformat(run.metadata["finished_at"]).date()
+    control_checks = {c.id: set(c.check_ids) for c in library.controls}
+    annotations = annotate(findings, exceptions, control_checks, on)
+    for key, annotation in annotations.items():
+        if annotation.expired:
+            logger.warning(
+                "exception %s expired on %s; %s is FAIL again",
+                annotation.exception.id,
+                annotation.exception.expires,
+                key[3],
+            )
+    return {key for key, a in annotations.items() if not a.expired}
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -299,6 +319,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         library = load_library(settings.controls_dir, set(registry))
         for error in library.errors + attestation_errors(settings, library):
             problems.append((str(error.path), error.line, _bare(error)))
+        problems.extend(_exception_problems(settings, library))
         for check_id in settings.out_of_scope:
             if check_id not in registry:
                 problems.append(
@@ -319,6 +340,66 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return EXIT_FAILING
     print(f"{count} control documents and the configuration are valid")
     return EXIT_OK
+
+
+def _exception_problems(
+    settings: Settings, library: ControlLibrary
+) -> list[tuple[str, int | None, str]]:
+    """Return problems in the exceptions file, stale exceptions included.
+
+    An exception is stale when the latest evidence run has no FAIL finding
+    it matches; without a run, staleness is not judged.
+    """
+    path = settings.exceptions_file
+    try:
+        exceptions = load_exceptions(path)
+    except ConfigError as exc:
+        return [(str(exc.path or path), exc.line, _bare(exc))]
+
+    problems = []
+    control_ids = {c.id for c in library.controls}
+    for exception in exceptions:
+        if exception.control and exception.control not in control_ids:
+            problems.append(
+                (
+                    str(path),
+                    exception.line,
+                    f"exception {exception.id} names unknown "
+                    f"control {exception.control!r}",
+                )
+            )
+        if exception.check and exception.check not in load_checks():
+            problems.append(
+                (
+                    str(path),
+                    exception.line,
+                    f"exception {exception.id} names unknown "
+                    f"check ID {exception.check!r}",
+                )
+            )
+
+    run = EvidenceStore(settings.evidence_dir).open_latest_or_none()
+    if run is None:
+        return problems
+    on = datetime.fromisoformat(run.metadata["finished_at"]).date()
+    control_checks = {c.id: set(c.check_ids) for c in library.controls}
+    for exception in stale_exceptions(run.findings(), exceptions, control_checks, on):
+        problems.append(
+            (
+                str(path),
+                exception.line,
+                f"exception {exception.id} is stale: it matches no failing finding "
+                f"in run {run.run_id}; remove it",
+            )
+        )
+    for exception in exceptions:
+        if exception.expired(on):
+            print(
+                f"{_relative(str(path))}:{exception.line}: warning: exception "
+                f"{exception.id} expired on {exception.expires}",
+                file=sys.stderr,
+            )
+    return problems
 
 
 def _bare(error: AuditbookError) -> str:

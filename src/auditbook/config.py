@@ -61,6 +61,7 @@ class Settings:
     scope_statement: str = ""
     controls_dir: Path = Path("controls")
     evidence_dir: Path = Path("evidence")
+    exceptions_file: Path = Path("exceptions.yml")
     home_region: str | None = None
     regions: tuple[str, ...] = ()
     accounts: tuple[AccountTarget, ...] = ()
@@ -197,6 +198,7 @@ def settings_from_options(
         scope_statement=options.get("scope_statement", ""),
         controls_dir=root / options.get("controls_dir", "controls"),
         evidence_dir=root / options.get("evidence_dir", "evidence"),
+        exceptions_file=root / options.get("exceptions_file", "exceptions.yml"),
         home_region=options.get("home_region"),
         regions=tuple(options.get("regions", ())),
         accounts=tuple(AccountTarget(**a) for a in options.get("accounts", ())),

@@ -32,6 +32,7 @@ FINDINGS_FILE = "findings.jsonl"
 RUN_FILE = "run.json"
 MANIFEST_FILE = "manifest.json"
 CLOUDTRAIL_FILE = "cloudtrail.jsonl"
+EXCEPTIONS_FILE = "exceptions.yml"
 LATEST_FILE = "latest"
 LOCK_FILE = ".lock"
 RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")

@@ -32,7 +32,13 @@ from auditbook.errors import (
     CollectionError,
     ControlError,
 )
-from auditbook.evidence import CLOUDTRAIL_FILE, EvidenceRun, EvidenceStore, new_run_id
+from auditbook.evidence import (
+    CLOUDTRAIL_FILE,
+    EXCEPTIONS_FILE,
+    EvidenceRun,
+    EvidenceStore,
+    new_run_id,
+)
 from auditbook.models import Finding, Severity, Status
 
 logger = logging.getLogger(__name__)
@@ -82,6 +88,10 @@ def collect_run(
         metadata = run_metadata(result, settings, library)
 
         extra_files = attestation_files(settings, library)
+        if settings.exceptions_file.is_file():
+            # The run keeps the exceptions in force when it was collected, so
+            # its reports can be rebuilt identically later.
+            extra_files[EXCEPTIONS_FILE] = settings.exceptions_file.read_bytes()
         excerpts = collect_excerpts(
             settings,
             library.controls,
@@ -194,12 +204,20 @@ class Gate:
     failures: int
 
 
-def gate(findings: list[Finding], library: ControlLibrary, fail_on: str) -> Gate:
+def gate(
+    findings: list[Finding],
+    library: ControlLibrary,
+    fail_on: str,
+    excepted: set[tuple] | None = None,
+) -> Gate:
     """Decide the exit code of a run.
 
     2 when any finding is ERROR (the evidence is incomplete), else 1 when a
-    FAIL belongs to a control whose severity reaches ``fail_on``, else 0.
+    FAIL that no active exception covers belongs to a control whose severity
+    reaches ``fail_on``, else 0. ``excepted`` holds the sort keys of the
+    findings an active exception covers.
     """
+    excepted = excepted or set()
     severity_by_check: dict[str, int] = {}
     for control in library.controls:
         for check_id in control.check_ids:
@@ -210,7 +228,9 @@ def gate(findings: list[Finding], library: ControlLibrary, fail_on: str) -> Gate
 
     threshold = None if fail_on == "never" else Severity(fail_on).rank
     errors = sum(1 for f in findings if f.status == Status.ERROR)
-    failures = [f for f in findings if f.status == Status.FAIL]
+    failures = [
+        f for f in findings if f.status == Status.FAIL and f.sort_key() not in excepted
+    ]
     gated = [
         f
         for f in failures

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from auditbook.attestations import (
@@ -23,9 +24,16 @@ from auditbook.attestations import (
 from auditbook.checks.registry import CheckSpec
 from auditbook.config import Settings
 from auditbook.controls import LAYERS, Control
-from auditbook.evidence import EvidenceRun
+from auditbook.evidence import EXCEPTIONS_FILE, EvidenceRun
 from auditbook.frameworks import FRAMEWORKS
 from auditbook.models import Finding, Status
+from auditbook.riskexceptions import (
+    EXCEPTED,
+    Annotation,
+    RiskException,
+    annotate,
+    load_exceptions,
+)
 
 # A check or control with no finding in the run.
 NOT_COLLECTED = "NOT_COLLECTED"
@@ -39,6 +47,7 @@ VERDICT_ORDER = (
     ATTESTATION_EXPIRED,
     EVIDENCE_MISSING,
     NOT_COLLECTED,
+    EXCEPTED,
     ATTESTED,
     Status.PASS.value,
     Status.NOT_APPLICABLE.value,
@@ -51,6 +60,7 @@ VERDICT_LABELS = {
     ATTESTATION_EXPIRED: "ATTESTATION EXPIRED",
     EVIDENCE_MISSING: "EVIDENCE MISSING",
     NOT_COLLECTED: "NOT YET COLLECTED",
+    EXCEPTED: "EXCEPTED",
     ATTESTED: "ATTESTED",
     Status.PASS.value: "PASS",
     Status.NOT_APPLICABLE.value: "NOT APPLICABLE",
@@ -72,24 +82,52 @@ def worst(verdicts: list[str]) -> str:
     return min(verdicts, key=VERDICT_ORDER.index)
 
 
-def check_verdict(findings: list[Finding]) -> str:
-    """Return the verdict of one check from its findings."""
-    statuses = {finding.status for finding in findings}
-    for status in (Status.FAIL, Status.ERROR, Status.PASS, Status.NOT_APPLICABLE):
+def check_verdict(findings: list[Finding], effective: list[str] | None = None) -> str:
+    """Return the verdict of one check from its findings' effective statuses.
+
+    ``effective`` gives each finding's status after exceptions; without it the
+    raw statuses are used.
+    """
+    statuses = (
+        set(effective) if effective is not None else {f.status.value for f in findings}
+    )
+    for status in (
+        Status.FAIL,
+        Status.ERROR,
+        EXCEPTED,
+        Status.PASS,
+        Status.NOT_APPLICABLE,
+    ):
         if status in statuses:
-            return status.value
+            return str(status)
     return NOT_COLLECTED
 
 
 @dataclass
 class CheckResult:
-    """One check referenced by a control, with its findings in the run."""
+    """One check referenced by a control, with its findings in the run.
+
+    Attributes:
+        counts: findings by effective status, EXCEPTED counted on its own.
+        annotations: the exception annotating each excepted or formerly
+            excepted finding, by the finding's sort key.
+    """
 
     check_id: str
     spec: CheckSpec | None
     findings: list[Finding]
     verdict: str
     counts: Counter[str]
+    annotations: dict[tuple, Annotation] = field(default_factory=dict)
+
+    def annotation(self, finding: Finding) -> Annotation | None:
+        """Return the exception annotating a finding, or None."""
+        return self.annotations.get(finding.sort_key())
+
+    def effective_status(self, finding: Finding) -> str:
+        """Return EXCEPTED for a finding an active exception covers, else its status."""
+        annotation = self.annotation(finding)
+        return annotation.effective_status if annotation else finding.status.value
 
     @property
     def title(self) -> str:
@@ -144,6 +182,21 @@ class Report:
     controls: list[ControlResult]
     totals: Counter[str] = field(default_factory=Counter)
     verdicts: Counter[str] = field(default_factory=Counter)
+    exceptions: list[RiskException] = field(default_factory=list)
+
+    def annotated(self) -> list[tuple[Finding, Annotation, str]]:
+        """Return every finding an exception annotates, with its control id."""
+        rows = []
+        seen = set()
+        for result in self.controls:
+            for check in result.checks:
+                for finding in check.findings:
+                    annotation = check.annotation(finding)
+                    key = finding.sort_key()
+                    if annotation is not None and key not in seen:
+                        seen.add(key)
+                        rows.append((finding, annotation, result.control.id))
+        return rows
 
     @property
     def collected(self) -> bool:
@@ -209,35 +262,31 @@ def build_report(
 ) -> Report:
     """Join the controls with the findings of a run (or with none)."""
     findings_by_check: dict[str, list[Finding]] = {}
-    totals: Counter[str] = Counter()
     if run is not None:
         for finding in run.iter_findings():
             findings_by_check.setdefault(finding.check_id, []).append(finding)
-            totals[finding.status.value] += 1
+
+    exceptions = load_exceptions(_exceptions_path(settings, run))
+    control_checks = {c.id: set(c.check_ids) for c in controls}
+    as_of = _as_of(run)
+    all_findings = [f for group in findings_by_check.values() for f in group]
+    annotations = annotate(all_findings, exceptions, control_checks, as_of)
+
+    totals: Counter[str] = Counter()
+    for finding in all_findings:
+        annotation = annotations.get(finding.sort_key())
+        totals[annotation.effective_status if annotation else finding.status.value] += 1
 
     activities = _activities(run)
-    as_of = _as_of(run)
     results = []
     for control in controls:
         if control.kind == "manual":
             results.append(_manual_result(settings, run, control, as_of))
             continue
-
-        checks = []
-        for check_id in control.check_ids:
-            findings = sorted(
-                findings_by_check.get(check_id, []),
-                key=lambda f: (FINDING_ORDER[f.status], f.sort_key()),
-            )
-            checks.append(
-                CheckResult(
-                    check_id=check_id,
-                    spec=registry.get(check_id),
-                    findings=findings,
-                    verdict=check_verdict(findings),
-                    counts=Counter(f.status.value for f in findings),
-                )
-            )
+        checks = [
+            _check_result(check_id, registry, findings_by_check, annotations)
+            for check_id in control.check_ids
+        ]
         counts: Counter[str] = Counter()
         for result in checks:
             counts.update(result.counts)
@@ -252,7 +301,36 @@ def build_report(
         )
 
     verdicts = Counter(result.verdict for result in results)
-    return Report(settings, run, results, totals, verdicts)
+    return Report(settings, run, results, totals, verdicts, exceptions)
+
+
+def _check_result(
+    check_id: str,
+    registry: dict[str, CheckSpec],
+    findings_by_check: dict[str, list[Finding]],
+    annotations: dict[tuple, Annotation],
+) -> CheckResult:
+    findings = sorted(
+        findings_by_check.get(check_id, []),
+        key=lambda f: (FINDING_ORDER[f.status], f.sort_key()),
+    )
+    mine = {
+        f.sort_key(): annotations[f.sort_key()]
+        for f in findings
+        if f.sort_key() in annotations
+    }
+    effective = [
+        mine[f.sort_key()].effective_status if f.sort_key() in mine else f.status.value
+        for f in findings
+    ]
+    return CheckResult(
+        check_id=check_id,
+        spec=registry.get(check_id),
+        findings=findings,
+        verdict=check_verdict(findings, effective),
+        counts=Counter(effective),
+        annotations=mine,
+    )
 
 
 def _activities(run: EvidenceRun | None) -> dict[str, Activity]:
@@ -272,6 +350,14 @@ def _activities(run: EvidenceRun | None) -> dict[str, Activity]:
         )
         for control_id, totals in summary.items()
     }
+
+
+def _exceptions_path(settings: Settings, run: EvidenceRun | None) -> Path:
+    # A run carries the exceptions in force when it was collected; only the
+    # site previewed without a run reads the live file.
+    if run is not None:
+        return run.path / EXCEPTIONS_FILE
+    return settings.exceptions_file
 
 
 def _as_of(run: EvidenceRun | None) -> date:
