@@ -1,10 +1,15 @@
-"""AWS CloudTrail checks."""
+"""AWS CloudTrail checks: a multi-region trail that logs management events.
+
+The per-trail checks are in :mod:`auditbook.checks.cloudtrail_trails`, which
+is imported here so that loading this module registers them too.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
+from auditbook.checks import cloudtrail_trails  # noqa: F401 - registers checks
 from auditbook.checks.context import CheckContext
 from auditbook.checks.registry import Scope, check
 from auditbook.errors import AwsCallError

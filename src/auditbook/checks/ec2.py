@@ -11,6 +11,10 @@ specification), so closing TCP closes the service.
 
 NOTE: memcached also offers a UDP interface on its port (memcached's
 protocol.txt), and a UDP rule on 11211 open to the internet is not counted.
+
+The VPC flow log check is in :mod:`auditbook.checks.ec2_vpc` and the EBS
+checks are in :mod:`auditbook.checks.ec2_storage`. Both modules are imported
+here, so loading this module registers their checks too.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from auditbook.checks import ec2_storage, ec2_vpc  # noqa: F401 - registers checks
 from auditbook.checks.context import CheckContext
 from auditbook.checks.registry import Scope, check
 from auditbook.checks.sg_rules import Rule, expand_rules
