@@ -35,14 +35,16 @@ CLOUDTRAIL_FILE = "cloudtrail.jsonl"
 EXCEPTIONS_FILE = "exceptions.yml"
 LATEST_FILE = "latest"
 LOCK_FILE = ".lock"
-RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
+# Milliseconds keep runs written within one second in order; ids written
+# without them are still read.
+RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{6}(\.\d{3})?Z-[0-9a-f]{6}$")
 INCOMPLETE_PREFIX = ".incomplete-"
 
 
 def new_run_id(now: datetime | None = None) -> str:
-    """Return a sortable, unique run id such as ``20261204T153000Z-3fa2c1``."""
+    """Return a sortable, unique run id such as ``20261204T153000.250Z-3fa2c1``."""
     now = now or datetime.now(UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    return f"{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
 
 
 def sha256_file(path: Path) -> str:
