@@ -142,6 +142,11 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--evidence", type=Path, help="evidence folder (default: from config)"
     )
+    verify.add_argument(
+        "--chain",
+        action="store_true",
+        help="verify every run, oldest first, and each run's link to the one before",
+    )
     verify.set_defaults(handler=cmd_verify)
     return parser
 
@@ -161,6 +166,11 @@ def _collection_options(parser: argparse.ArgumentParser) -> None:
         "--checks",
         type=_comma_list,
         help="comma-separated check IDs to collect (default: all referenced)",
+    )
+    parser.add_argument(
+        "--sign-kms-key",
+        metavar="KEY",
+        help="sign the run's manifest with this KMS asymmetric key (id, alias or ARN)",
     )
     parser.add_argument(
         "--fail-on",
@@ -229,7 +239,14 @@ def cmd_collect(args: argparse.Namespace) -> int:
 def _collect(args, settings: Settings, library: ControlLibrary, registry: dict) -> int:
     checks = select_checks(library, registry, settings, args.checks)
     store = EvidenceStore(args.out or settings.evidence_dir)
-    run = collect_run(settings, library, checks, store, regions=args.regions)
+    run = collect_run(
+        settings,
+        library,
+        checks,
+        store,
+        regions=args.regions,
+        sign_kms_key=args.sign_kms_key,
+    )
 
     findings = run.findings()
     excepted = excepted_keys(settings, library, run, findings)
@@ -458,12 +475,24 @@ def cmd_iam_policy(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     folder = args.evidence
     if folder is None:
-        folder = (
-            load_settings(args.config).evidence_dir
-            if args.config.is_file()
-            else Path("evidence")
-        )
-    run = EvidenceStore(folder).open(args.run)
+        folder = Path("evidence")
+        if args.config.is_file():
+            folder = load_settings(args.config).evidence_dir
+    store = EvidenceStore(folder)
+
+    if args.chain:
+        problems = store.verify_chain()
+        for problem in problems:
+            print(f"{store.runs_dir / problem.file}: {problem.problem}")
+        if problems:
+            print(
+                "the evidence chain is broken at the first file above", file=sys.stderr
+            )
+            return EXIT_FAILING
+        print(f"{len(store.run_ids())} runs verified; the chain is intact")
+        return EXIT_OK
+
+    run = store.open(args.run)
     problems = run.verify()
     for problem in problems:
         print(f"{run.path / problem.file}: {problem.problem}")
@@ -473,7 +502,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILING
-    print(f"run {run.run_id}: {len(run.manifest['files'])} files match the manifest")
+
+    signer = run.signed_by()
+    count = len(run.manifest["files"])
+    signed = f"signed by {signer}" if signer else "not signed"
+    print(f"run {run.run_id}: {count} files match the manifest; {signed}")
     return EXIT_OK
 
 

@@ -128,6 +128,7 @@ class Collector:
         self.counter = ApiCallCounter()
         self.config = botocore_config()
         self.account_sessions: list[AccountSession] = []
+        self.home_region: str | None = None
 
     def run(self) -> CollectionResult:
         """Collect every check in every account and region.
@@ -139,6 +140,7 @@ class Collector:
         started_at = utc_now()
         caller = self._caller_identity()
         home = self._home_region()
+        self.home_region = home
         regions = self._regions(home)
         accounts, account_errors = self._account_sessions(caller, home)
         self.account_sessions = accounts

@@ -16,7 +16,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +25,11 @@ from typing import Any
 
 from auditbook.errors import EvidenceError
 from auditbook.models import Finding
+from auditbook.signing import SIGNATURE_FILE, SIGNING_FILES, verify_signature
+
+# Signs a run: takes the run id and the manifest's SHA-256, returns the
+# signature files to store beside the manifest.
+Signer = Callable[[str, str], dict[str, bytes]]
 
 logger = logging.getLogger(__name__)
 
@@ -129,8 +134,11 @@ class EvidenceRun:
 
     def files(self) -> list[Path]:
         """Return the run's evidence files, the manifest excluded, by name."""
+        unhashed = {MANIFEST_FILE, *SIGNING_FILES}
         return sorted(
-            p for p in self.path.rglob("*") if p.is_file() and p.name != MANIFEST_FILE
+            p
+            for p in self.path.rglob("*")
+            if p.is_file() and p.relative_to(self.path).as_posix() not in unhashed
         )
 
     def manifest_sha256(self) -> str:
@@ -151,7 +159,20 @@ class EvidenceRun:
                 problems.append(VerifyProblem(name, "altered"))
         for name in sorted(set(present) - set(recorded)):
             problems.append(VerifyProblem(name, "extra"))
+
+        try:
+            verify_signature(self.path, self.run_id, self.manifest_sha256())
+        except EvidenceError as exc:
+            problems.append(VerifyProblem(SIGNATURE_FILE, f"signature invalid: {exc}"))
         return problems
+
+    def signed_by(self) -> str | None:
+        """Return the KMS key that signed the run, or None when unsigned.
+
+        Raises:
+            EvidenceError: the signature does not verify.
+        """
+        return verify_signature(self.path, self.run_id, self.manifest_sha256())
 
 
 class EvidenceStore:
@@ -268,11 +289,14 @@ class EvidenceStore:
         findings: list[Finding],
         metadata: dict[str, Any],
         extra_files: dict[str, bytes] | None = None,
+        signer: Signer | None = None,
     ) -> EvidenceRun:
         """Write a complete run atomically and point ``latest`` at it.
 
         The caller holds :meth:`lock`. ``metadata`` becomes ``run.json``, with
-        the previous run's id added.
+        the previous run's id added. With ``signer``, the manifest's hash is
+        signed and the signature files are stored beside it, outside the
+        manifest.
 
         Raises:
             EvidenceError: the folder is not writable or the disk is full; the
@@ -312,6 +336,10 @@ class EvidenceStore:
                 else None,
             }
             _write_synced(staging / MANIFEST_FILE, _json_bytes(manifest))
+            if signer is not None:
+                digest = sha256_file(staging / MANIFEST_FILE)
+                for name, content in signer(run_id, digest).items():
+                    _write_synced(staging / name, content)
             _fsync_dir(staging)
 
             final = self.runs_dir / run_id

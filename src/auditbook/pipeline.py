@@ -40,6 +40,7 @@ from auditbook.evidence import (
     new_run_id,
 )
 from auditbook.models import Finding, Severity, Status
+from auditbook.signing import KmsSigner
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ def collect_run(
     store: EvidenceStore,
     regions: list[str] | None = None,
     session: boto3.Session | None = None,
+    sign_kms_key: str | None = None,
 ) -> EvidenceRun:
     """Collect the checks and write the result as a new evidence run.
 
@@ -107,7 +109,22 @@ def collect_run(
             metadata["cloudtrail"] = excerpts.summary()
         metadata["api_calls"] = _api_calls(collector)
 
-        return store.write_run(new_run_id(), result.findings, metadata, extra_files)
+        signer = None
+        if sign_kms_key:
+            region = _key_region(sign_kms_key) or collector.home_region
+            kms = (session or boto3.Session()).client("kms", region_name=region)
+            signer = KmsSigner(kms, sign_kms_key).sign
+            metadata["signing_key"] = sign_kms_key
+
+        return store.write_run(
+            new_run_id(), result.findings, metadata, extra_files, signer
+        )
+
+
+def _key_region(key_id: str) -> str | None:
+    # arn:aws:kms:eu-west-2:123456789012:key/... names its region.
+    parts = key_id.split(":")
+    return parts[3] if key_id.startswith("arn:") and len(parts) > 3 else None
 
 
 def attestation_files(settings: Settings, library: ControlLibrary) -> dict[str, bytes]:
