@@ -1,10 +1,10 @@
 """Text helpers shared by the PDF and workbook renderers.
 
 Every string that came from AWS is untrusted. These helpers make such a string
-safe to show without hiding what it contains: invisible or illegal characters
-become visible escapes, over-long values are cut with a marker that gives the
-original length, and text a spreadsheet would read as a formula is detected
-so the workbook can store it as plain text.
+safe to show without hiding what it contains. Invisible or illegal characters
+become visible escapes, and over-long values are cut with a marker that gives
+the original length. Text that a spreadsheet would read as a formula is
+detected, so the workbook can store it as plain text.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from typing import Any
 
 from auditbook.controls import BLOCK_INFO
 
-# Excel reads a cell typed as starting with one of these as a formula (or, for
-# tab and carriage return, strips them and reads what follows as one).
+# Leading characters that make a spreadsheet treat text as a formula: "=",
+# "+", "-" and "@", and tab and carriage return, which formula-injection
+# guidance (CWE-1236) lists as well.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 # The maximum number of characters in one Excel cell (Excel specifications and
@@ -130,7 +131,7 @@ def strip_check_blocks(body: str) -> str:
     checks in its own "how it is tested" part instead. Other fenced blocks,
     and anything fenced inside them, are kept.
     """
-    kept: list[str] = []
+    kept_lines: list[str] = []
     fence: str | None = None
     dropping = False
 
@@ -141,7 +142,7 @@ def strip_check_blocks(body: str) -> str:
                 fence = match["fence"]
                 dropping = match["info"] == BLOCK_INFO
             if not dropping:
-                kept.append(line)
+                kept_lines.append(line)
             continue
 
         closes = match is not None and match["fence"].startswith(fence)
@@ -151,6 +152,6 @@ def strip_check_blocks(body: str) -> str:
                 dropping = False
                 continue
         if not dropping:
-            kept.append(line)
+            kept_lines.append(line)
 
-    return "\n".join(kept)
+    return "\n".join(kept_lines)
