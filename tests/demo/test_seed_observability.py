@@ -90,8 +90,8 @@ def verdicts(findings, check_id, account_id):
     [
         ("aws.cloudwatch.alarm_root_usage", Status.PASS),
         ("aws.cloudwatch.alarm_iam_policy_changes", Status.PASS),
-        ("aws.cloudwatch.alarm_security_group_changes", Status.FAIL),
-        ("aws.cloudwatch.alarm_console_login_failures", Status.FAIL),
+        ("aws.cloudwatch.alarm_security_group_changes", Status.PASS),
+        ("aws.cloudwatch.alarm_console_login_failures", Status.PASS),
     ],
 )
 def test_production_alarms(findings, check_id, expected):
@@ -103,15 +103,16 @@ def test_sandbox_alarms_fail(findings):
         assert verdicts(findings, check_id, SANDBOX) == {"global": Status.FAIL}
 
 
-def test_security_group_filter_lacks_alarm(findings):
+def test_sandbox_stopped_trail_named(findings):
     [finding] = [
         f
         for f in findings
         if f.check_id == "aws.cloudwatch.alarm_security_group_changes"
-        and f.account_id == PRODUCTION
+        and f.account_id == SANDBOX
     ]
 
-    assert "no alarm with actions enabled" in finding.message
+    assert finding.status == Status.FAIL
+    assert "trail" in finding.message
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,10 @@
 """Seed the demo account's observability: alarms, alerts, logs, Config, Macie.
 
 Production sends its organisation trail to a CloudWatch Logs log group kept
-for 400 days. Metric filters there watch root user activity and IAM policy
-changes, each with an alarm that notifies the ``security-alerts`` SNS topic,
-whose SQS subscription is confirmed. A filter for security group changes has
-no alarm, and failed console sign-ins have no filter. An EventBridge rule
+for 400 days. Metric filters there watch root user activity, IAM policy
+changes, security group changes and failed console sign-ins, each with an
+alarm that notifies the ``security-alerts`` SNS topic, whose SQS subscription
+is confirmed. An EventBridge rule
 sends GuardDuty findings of severity 7 or more to the same topic in eu-west-2
 only. The application access logs are kept for 14 days. AWS Config records
 in eu-west-2 only, Security Hub runs there with its default standards, and
@@ -55,6 +55,9 @@ ROOT_USAGE_PATTERN = (
 )
 IAM_POLICY_PATTERN = (
     "{" + "||".join(f"($.eventName={name})" for name in IAM_POLICY_EVENTS) + "}"
+)
+CONSOLE_FAILURE_PATTERN = (
+    '{ ($.eventName = ConsoleLogin) && ($.errorMessage = "Failed authentication") }'
 )
 SECURITY_GROUP_PATTERN = (
     "{ " + " || ".join(f"($.eventName = {n})" for n in SECURITY_GROUP_EVENTS) + " }"
@@ -209,6 +212,8 @@ def _seed_metric_alarms(session: boto3.Session, topic: str) -> None:
     alarmed = (
         ("root-account-usage", "RootAccountUsage", ROOT_USAGE_PATTERN),
         ("iam-policy-changes", "IAMPolicyChanges", IAM_POLICY_PATTERN),
+        ("security-group-changes", "SecurityGroupChanges", SECURITY_GROUP_PATTERN),
+        ("console-sign-in-failures", "ConsoleSignInFailures", CONSOLE_FAILURE_PATTERN),
     )
     for name, metric, pattern in alarmed:
         _put_metric_filter(logs, name, metric, pattern)
@@ -225,12 +230,6 @@ def _seed_metric_alarms(session: boto3.Session, topic: str) -> None:
             TreatMissingData="notBreaching",
             AlarmActions=[topic],
         )
-
-    # Someone created the filter for security group changes but never the
-    # alarm on its metric, and failed console sign-ins have no filter at all.
-    _put_metric_filter(
-        logs, "security-group-changes", "SecurityGroupChanges", SECURITY_GROUP_PATTERN
-    )
 
 
 def _put_metric_filter(logs: Any, name: str, metric: str, pattern: str) -> None:
