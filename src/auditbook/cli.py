@@ -57,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
             "auditbook: interrupted; the previous evidence run is kept", file=sys.stderr
         )
         return EXIT_ERROR
+    except Exception:
+        # Python exits with 1 on an uncaught exception, and 1 means "controls
+        # failing" to a scheduler. A crash is a broken run, so it exits with 2.
+        logger.exception("auditbook stopped on an unexpected error")
+        return EXIT_ERROR
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -246,7 +251,10 @@ def _collect(args, settings: Settings, library: ControlLibrary, registry: dict) 
         store,
         regions=args.regions,
         sign_kms_key=args.sign_kms_key,
+        progress=_terminal_progress() if sys.stderr.isatty() else None,
     )
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
 
     findings = run.findings()
     excepted = excepted_keys(settings, library, run, findings)
@@ -281,6 +289,19 @@ def excepted_keys(settings: Settings, library: ControlLibrary, run, findings) ->
                 key[3],
             )
     return {key for key, a in annotations.items() if not a.expired}
+
+
+def _terminal_progress():
+    """Return a callback that redraws one progress line on the terminal."""
+
+    def show(done: int, total: int, scope: str) -> None:
+        width = 30
+        filled = width * done // total
+        bar = "#" * filled + "-" * (width - filled)
+        sys.stderr.write(f"\r[{bar}] {done}/{total} scopes, last: {scope:<30}")
+        sys.stderr.flush()
+
+    return show
 
 
 def cmd_render(args: argparse.Namespace) -> int:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,8 +120,10 @@ class Collector:
         checks: Iterable[CheckSpec],
         session: boto3.Session | None = None,
         regions: Iterable[str] | None = None,
+        progress: Callable[[int, int, str], None] | None = None,
     ) -> None:
         self.settings = settings
+        self.progress = progress
         self.checks = sorted(checks, key=lambda spec: spec.check_id)
         self.session = session or boto3.Session()
         self.requested_regions = tuple(regions or settings.regions)
@@ -156,9 +158,24 @@ class Collector:
         findings: list[Finding] = []
         workers = max(1, min(self.settings.max_workers, len(units)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            batches = pool.map(lambda unit: self._run_unit(*unit, regions), units)
-            for batch in batches:
-                findings.extend(batch)
+            futures = {
+                pool.submit(self._run_unit, account, region, regions): (account, region)
+                for account, region in units
+            }
+            for done, future in enumerate(as_completed(futures), start=1):
+                account, region = futures[future]
+                findings.extend(future.result())
+                # On a terminal the progress line replaces these messages.
+                logger.log(
+                    logging.DEBUG if self.progress else logging.INFO,
+                    "finished account %s region %s (%d of %d)",
+                    account.account_id,
+                    region,
+                    done,
+                    len(units),
+                )
+                if self.progress is not None:
+                    self.progress(done, len(units), f"{account.account_id} {region}")
 
         for error in account_errors:
             findings.extend(self._account_error_findings(error))

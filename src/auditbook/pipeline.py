@@ -7,6 +7,7 @@ import json
 import logging
 import platform
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -76,6 +77,7 @@ def collect_run(
     regions: list[str] | None = None,
     session: boto3.Session | None = None,
     sign_kms_key: str | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> EvidenceRun:
     """Collect the checks and write the result as a new evidence run.
 
@@ -85,7 +87,9 @@ def collect_run(
             the store's lock.
     """
     with store.lock():
-        collector = Collector(settings, checks, session=session, regions=regions)
+        collector = Collector(
+            settings, checks, session=session, regions=regions, progress=progress
+        )
         result = collector.run()
         metadata = run_metadata(result, settings, library)
 
