@@ -59,8 +59,18 @@ def test_wrong_type_threshold_rejected(tmp_path):
     assert raised.value.line == 13
 
 
-def test_misspelt_option_lists_allowed(tmp_path):
-    path = write(tmp_path, CONFIG.replace("organisation:", "organization:"))
+def test_misspelt_option_suggests_and_names_line(tmp_path):
+    path = write(tmp_path, CONFIG.replace("thresholds:", "thresolds:"))
+
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path)
+
+    assert raised.value.line == 12
+    assert "unknown option 'thresolds'; did you mean 'thresholds'?" in str(raised.value)
+
+
+def test_unknown_option_lists_allowed(tmp_path):
+    path = write(tmp_path, CONFIG.replace("organisation:", "zzz:"))
 
     with pytest.raises(ConfigError, match="allowed keys are"):
         load_settings(path)

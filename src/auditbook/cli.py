@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import time
 from datetime import datetime
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from auditbook import __version__
 from auditbook.checks.registry import load_checks
-from auditbook.config import Settings, load_settings
+from auditbook.config import Settings, config_schema, load_settings
 from auditbook.controls import ControlLibrary, load_library
 from auditbook.errors import (
     EXIT_ERROR,
@@ -25,6 +26,7 @@ from auditbook.errors import (
     EXIT_OK,
     AuditbookError,
     ConfigError,
+    EvidenceError,
 )
 from auditbook.evidence import EvidenceStore
 from auditbook.pipeline import (
@@ -37,6 +39,8 @@ from auditbook.pipeline import (
 from auditbook.riskexceptions import annotate, load_exceptions, stale_exceptions
 
 logger = logging.getLogger("auditbook")
+
+REGION_PATTERN = re.compile(config_schema()["$defs"]["region"]["pattern"])
 
 SEVERITIES = ("critical", "high", "medium", "low", "informational", "never")
 
@@ -57,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
             "auditbook: interrupted; the previous evidence run is kept", file=sys.stderr
         )
         return EXIT_ERROR
+    except BrokenPipeError:
+        # The reader of stdout went away (as with `| head`): nothing to report.
+        sys.stdout = None
+        return EXIT_OK
     except Exception:
         # Python exits with 1 on an uncaught exception, and 1 means "controls
         # failing" to a scheduler. A crash is a broken run, so it exits with 2.
@@ -152,6 +160,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="verify every run, oldest first, and each run's link to the one before",
     )
+    verify.add_argument(
+        "--expect-key",
+        metavar="KEY_ARN",
+        help="fail unless the run is signed by this KMS key ARN",
+    )
     verify.set_defaults(handler=cmd_verify)
     return parser
 
@@ -159,7 +172,7 @@ def _parser() -> argparse.ArgumentParser:
 def _collection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--regions",
-        type=_comma_list,
+        type=_region_list,
         help="comma-separated regions (default: from config, else all enabled)",
     )
     parser.add_argument(
@@ -182,6 +195,16 @@ def _collection_options(parser: argparse.ArgumentParser) -> None:
         choices=SEVERITIES,
         help="lowest control severity whose failure exits with 1 (default: high)",
     )
+
+
+def _region_list(text: str) -> list[str]:
+    regions = _comma_list(text)
+    for region in regions:
+        if not REGION_PATTERN.match(region):
+            raise argparse.ArgumentTypeError(
+                f"{region!r} is not a region name such as 'eu-west-2'"
+            )
+    return regions
 
 
 def _comma_list(text: str) -> list[str]:
@@ -212,7 +235,7 @@ def _configure_logging(verbose: bool, quiet: bool) -> None:
 
 
 def _load(args: argparse.Namespace) -> tuple[Settings, ControlLibrary, dict]:
-    if not args.config.is_file():
+    if not args.config.exists():
         raise ConfigError(
             f"configuration {args.config} not found; run from the project folder "
             "or pass --config PATH"
@@ -261,7 +284,8 @@ def _collect(args, settings: Settings, library: ControlLibrary, registry: dict) 
     outcome = gate(findings, library, args.fail_on or settings.fail_on, excepted)
     counts = run.metadata["status_counts"]
     print(
-        f"evidence run {run.run_id}: {counts['PASS']} passed, {counts['FAIL']} failed, "
+        f"evidence run {run.run_id}: {counts['PASS']} passed, "
+        f"{counts['FAIL'] - len(excepted)} failed, {len(excepted)} excepted, "
         f"{counts['ERROR']} errors, {counts['NOT_APPLICABLE']} not applicable "
         f"({run.metadata['api_calls']['total']} AWS API calls) in {run.path}"
     )
@@ -291,6 +315,22 @@ def excepted_keys(settings: Settings, library: ControlLibrary, run, findings) ->
     return {key for key, a in annotations.items() if not a.expired}
 
 
+def _require_intact(run) -> None:
+    """Refuse to render a run whose files no longer match its manifest.
+
+    Raises:
+        EvidenceError: a file was altered, removed or added after collection.
+    """
+    problems = run.verify()
+    if problems:
+        listed = "; ".join(str(problem) for problem in problems[:5])
+        raise EvidenceError(
+            f"run {run.run_id} does not match its manifest ({listed}); reports "
+            "from altered evidence would mislead an auditor, so none were built. "
+            "Run 'auditbook verify' for the full list"
+        )
+
+
 def _terminal_progress():
     """Return a callback that redraws one progress line on the terminal."""
 
@@ -308,6 +348,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     settings, library, registry = _load(args)
     store = EvidenceStore(args.evidence or settings.evidence_dir)
     run = store.open(args.run) if args.run else store.open_latest_or_none()
+    if run is not None:
+        _require_intact(run)
     if run is None:
         logger.warning(
             "no evidence run in %s; rendering 'not yet collected'", store.root
@@ -346,10 +388,25 @@ def _print_outputs(outputs) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     problems: list[tuple[str, int | None, str]] = []
+    if not args.config.exists():
+        raise ConfigError(
+            f"configuration {args.config} not found; run from the project folder "
+            "or pass --config PATH before the command"
+        )
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
         problems.append((str(exc.path or args.config), exc.line, _bare(exc)))
+        settings = None
+
+    if settings is not None and not settings.controls_dir.is_dir():
+        problems.append(
+            (
+                str(args.config),
+                None,
+                f"controls folder {settings.controls_dir} not found; set controls_dir",
+            )
+        )
         settings = None
 
     if settings is not None:
@@ -357,7 +414,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         library = load_library(settings.controls_dir, set(registry))
         for error in library.errors + attestation_errors(settings, library):
             problems.append((str(error.path), error.line, _bare(error)))
-        problems.extend(_exception_problems(settings, library))
+        problems.extend(_exception_problems(settings, library, args.format))
         for check_id in settings.out_of_scope:
             if check_id not in registry:
                 problems.append(
@@ -381,7 +438,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _exception_problems(
-    settings: Settings, library: ControlLibrary
+    settings: Settings, library: ControlLibrary, fmt: str = "text"
 ) -> list[tuple[str, int | None, str]]:
     """Return problems in the exceptions file, stale exceptions included.
 
@@ -432,11 +489,8 @@ def _exception_problems(
         )
     for exception in exceptions:
         if exception.expired(on):
-            print(
-                f"{_relative(str(path))}:{exception.line}: warning: exception "
-                f"{exception.id} expired on {exception.expires}",
-                file=sys.stderr,
-            )
+            message = f"exception {exception.id} expired on {exception.expires}"
+            print(_format_problem(fmt, str(path), exception.line, message, "warning"))
     return problems
 
 
@@ -444,13 +498,16 @@ def _bare(error: AuditbookError) -> str:
     return error.args[0] if error.args else str(error)
 
 
-def _format_problem(fmt: str, path: str, line: int | None, message: str) -> str:
+def _format_problem(
+    fmt: str, path: str, line: int | None, message: str, level: str = "error"
+) -> str:
     path = _relative(path)
     if fmt == "github":
         location = f"file={path}" + (f",line={line}" if line else "")
         escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        return f"::error {location}::{escaped}"
-    return f"{path}:{line}: {message}" if line else f"{path}: {message}"
+        return f"::{level} {location}::{escaped}"
+    prefix = f"{path}:{line}: " if line else f"{path}: "
+    return f"{prefix}warning: {message}" if level == "warning" else prefix + message
 
 
 def _relative(path: str) -> str:
@@ -525,6 +582,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return EXIT_FAILING
 
     signer = run.signed_by()
+    if args.expect_key and signer != args.expect_key:
+        print(
+            f"run {run.run_id}: signed by {signer or 'no key'}, not by "
+            f"{args.expect_key}; the signature proves nothing about its origin",
+            file=sys.stderr,
+        )
+        return EXIT_FAILING
     count = len(run.manifest["files"])
     signed = f"signed by {signer}" if signer else "not signed"
     print(f"run {run.run_id}: {count} files match the manifest; {signed}")

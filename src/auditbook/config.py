@@ -6,6 +6,7 @@ The CLI and the MkDocs plugin read the same options, validated against
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass, field
 from functools import cache
@@ -17,7 +18,7 @@ import jsonschema
 import yaml
 
 from auditbook.errors import ConfigError
-from auditbook.yamlfile import YamlDocument, load_yaml
+from auditbook.yamlfile import PythonTag, YamlDocument, YamlLimitError, load_yaml
 
 PLUGIN_NAME = "auditbook"
 
@@ -82,6 +83,8 @@ class Settings:
     cloudtrail_max_events_per_control: int = 50
     cloudtrail_bucket: str | None = None
     cloudtrail_prefix: str | None = None
+    history_runs: int = 30
+    history_days: int | None = None
     source: Path | None = None
 
     def for_run(self) -> dict[str, Any]:
@@ -123,11 +126,7 @@ def load_settings(path: Path) -> Settings:
             an option is invalid; the message names the line and the fix.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the configuration: {exc}", path=path) from exc
-
+    text = _read_config(path)
     try:
         document = load_yaml(text, mkdocs_tags=True)
     except yaml.YAMLError as exc:
@@ -139,11 +138,77 @@ def load_settings(path: Path) -> Settings:
             path=path,
             line=line,
         ) from exc
-    except ValueError as exc:
-        raise ConfigError(str(exc), path=path) from exc
+    except YamlLimitError as exc:
+        mark = exc.problem_mark
+        raise ConfigError(
+            exc.problem, path=path, line=mark.line + 1 if mark else None
+        ) from exc
 
     options, base = _plugin_options(document, path)
+    _reject_duplicates(document, base, path)
+    _reject_python_tags(options, document, base, path)
     return settings_from_options(options, path, document, base)
+
+
+def _read_config(path: Path) -> str:
+    if path.is_dir():
+        raise ConfigError(
+            "is a folder, not a configuration file; pass the path of mkdocs.yml",
+            path=path,
+        )
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the configuration: {exc.strerror or exc}", path=path
+        ) from exc
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte {exc.start}, 0x{content[exc.start]:02x}); "
+            "save the file as UTF-8",
+            path=path,
+            line=content.count(b"\n", 0, exc.start) + 1,
+        ) from exc
+
+
+def _reject_duplicates(document: YamlDocument, base: tuple, path: Path) -> None:
+    # MkDocs keeps the last value of a repeated key anywhere in mkdocs.yml;
+    # among the auditbook options a repeated key would hide the first value.
+    for key_path, line, first in sorted(document.duplicates, key=lambda d: d[1]):
+        if key_path[: len(base)] == base and len(key_path) > len(base):
+            key = ".".join(str(part) for part in key_path[len(base) :])
+            raise ConfigError(
+                f"option {key!r} appears twice, first at line {first}; YAML "
+                "keeps only the last value, so remove one",
+                path=path,
+                line=line,
+                key=key,
+            )
+
+
+def _reject_python_tags(
+    options: Any, document: YamlDocument, base: tuple, path: Path
+) -> None:
+    # MkDocs builds a Python object from a !!python/... tag when it loads
+    # mkdocs.yml. No auditbook option takes one, so the tag is an error.
+    pending: list[tuple[tuple, Any]] = [((), options)]
+    while pending:
+        key_path, value = pending.pop()
+        if isinstance(value, PythonTag):
+            key = ".".join(str(part) for part in key_path) or PLUGIN_NAME
+            raise ConfigError(
+                f"option {key!r} is the YAML tag {value}, from which MkDocs "
+                "builds a Python object; auditbook options take plain values",
+                path=path,
+                line=document.line_of((*base, *key_path)),
+                key=key,
+            )
+        if isinstance(value, dict):
+            pending.extend(((*key_path, k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            pending.extend(((*key_path, i), v) for i, v in enumerate(value))
 
 
 def settings_from_options(
@@ -161,9 +226,13 @@ def settings_from_options(
     errors = sorted(validator.iter_errors(options), key=lambda e: list(e.path))
     if errors:
         error = errors[0]
-        key_path = [str(p) for p in error.path]
-        key = ".".join(key_path) or PLUGIN_NAME
-        line = document.line_of((*base, *error.path)) if document else None
+        error_path = list(error.path)
+        if error.validator == "additionalProperties":
+            # Point at the misspelt key itself, not at the mapping holding it.
+            unknown = sorted(set(error.instance) - set(error.schema["properties"]))
+            error_path.append(unknown[0])
+        key = ".".join(str(p) for p in error_path) or PLUGIN_NAME
+        line = document.line_of((*base, *error_path)) if document else None
         raise ConfigError(
             f"option {key!r} is invalid: {_describe(error)}",
             path=path,
@@ -178,6 +247,7 @@ def settings_from_options(
     workbook = options.get("workbook", {})
     site = options.get("site", {})
     cloudtrail = options.get("cloudtrail", {})
+    history = options.get("history", {})
     defaults = Settings(root=root)
     if (
         cloudtrail.get("source", "lookup") == "lookup"
@@ -229,6 +299,8 @@ def settings_from_options(
         ),
         cloudtrail_bucket=cloudtrail.get("bucket"),
         cloudtrail_prefix=cloudtrail.get("prefix"),
+        history_runs=history.get("runs", defaults.history_runs),
+        history_days=history.get("days"),
         source=path,
     )
 
@@ -286,7 +358,11 @@ def _region_pattern() -> str:
 def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        return f"{error.message}; allowed keys are {', '.join(allowed)}"
+        unknown = sorted(set(error.instance) - set(allowed))[0]
+        close = difflib.get_close_matches(unknown, allowed, n=1)
+        if close:
+            return f"unknown option {unknown!r}; did you mean {close[0]!r}?"
+        return f"unknown option {unknown!r}; allowed keys are {', '.join(allowed)}"
     if (
         error.validator == "pattern"
         and error.schema.get("pattern") == _region_pattern()

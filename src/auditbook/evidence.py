@@ -222,7 +222,7 @@ class EvidenceStore:
             )
         if not RUN_ID_PATTERN.match(run_id):
             raise EvidenceError(
-                f"{run_id!r} is not a run id such as 20261204T153000Z-3fa2c1"
+                f"{run_id!r} is not a run id such as 20261204T153000.250Z-3fa2c1"
             )
         path = self.runs_dir / run_id
         if not path.is_dir():
@@ -236,8 +236,17 @@ class EvidenceStore:
         SHA-256 of the previous run's manifest.
         """
         previous: EvidenceRun | None = None
-        for run_id in self.run_ids():
+        run_ids = self.run_ids()
+        for run_id in run_ids:
             run = self.open(run_id)
+            recorded_id = run.manifest.get("previous_run_id")
+            if recorded_id and recorded_id not in run_ids:
+                return [
+                    VerifyProblem(
+                        f"{run_id}/{MANIFEST_FILE}",
+                        f"chain broken: previous run {recorded_id} is missing",
+                    )
+                ]
             problems = [
                 VerifyProblem(f"{run_id}/{p.file}", p.problem) for p in run.verify()
             ]

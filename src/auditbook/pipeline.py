@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import logging
@@ -61,8 +62,14 @@ def select_checks(
     if only:
         unknown = sorted(set(only) - set(referenced))
         if unknown:
+            hints = []
+            for check_id in unknown:
+                close = difflib.get_close_matches(check_id, referenced, n=1)
+                hints.append(
+                    f"{check_id} (did you mean {close[0]}?)" if close else check_id
+                )
             raise CollectionError(
-                f"--checks names {', '.join(unknown)}, which no control references; "
+                f"--checks names {', '.join(hints)}, which no control references; "
                 "run 'auditbook checks' for the registered IDs"
             )
         referenced = [cid for cid in referenced if cid in only]

@@ -89,3 +89,33 @@ def test_checks_lists_registry(capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "aws.guardduty.enabled" in out
+
+
+def test_bad_region_option_rejected(project, capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["collect", "--regions", "euwest2"])
+
+    assert raised.value.code == 2
+    assert "'euwest2' is not a region name" in capsys.readouterr().err
+
+
+def test_missing_controls_folder_named(project, capsys):
+    shutil.rmtree(project / "controls")
+
+    code = main(["validate"])
+
+    assert code == 1
+    assert "controls folder" in capsys.readouterr().out
+
+
+def test_broken_pipe_is_quiet(monkeypatch):
+    class ClosedStdout:
+        def write(self, _text):
+            raise BrokenPipeError
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr("sys.stdout", ClosedStdout())
+
+    assert main(["checks"]) == 0

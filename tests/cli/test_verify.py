@@ -50,7 +50,7 @@ def test_one_edited_byte_names_file(tmp_path, capsys):
 def test_chain_reports_first_break(tmp_path, capsys):
     [first, second] = write_runs(tmp_path)
     manifest = json.loads((first.path / "manifest.json").read_text())
-    manifest["previous_run_id"] = "rewritten"
+    manifest["note"] = "rewritten"
     (first.path / "manifest.json").write_text(json.dumps(manifest))
 
     code = main(["verify", "--chain", "--evidence", str(tmp_path)])
@@ -76,3 +76,42 @@ def test_verify_unknown_run_is_usage_error(tmp_path, capsys):
 
     assert code == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_chain_names_missing_run(tmp_path, capsys):
+    import shutil
+
+    [_, middle, last] = write_runs(tmp_path, count=3)
+    shutil.rmtree(middle.path)
+
+    code = main(["verify", "--chain", "--evidence", str(tmp_path)])
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert f"previous run {middle.run_id} is missing" in out
+    assert last.run_id in out
+
+
+def test_render_refuses_altered_run(tmp_path, capsys, monkeypatch):
+    [run] = write_runs(tmp_path / "evidence", count=1)
+    (run.path / "findings.jsonl").write_text("")
+    (tmp_path / "controls").mkdir()
+    (tmp_path / "mkdocs.yml").write_text("site_name: t\nplugins:\n  - auditbook\n")
+    monkeypatch.chdir(tmp_path)
+
+    code = main(["render", "--site-dir", str(tmp_path / "site")])
+
+    assert code == 2
+    assert "does not match its manifest" in capsys.readouterr().err
+    assert not (tmp_path / "site").exists()
+
+
+def test_expected_key_mismatch_fails(tmp_path, capsys):
+    write_runs(tmp_path, count=1)
+
+    code = main(
+        ["verify", "--evidence", str(tmp_path), "--expect-key", "arn:aws:kms:x"]
+    )
+
+    assert code == 1
+    assert "signed by no key" in capsys.readouterr().err

@@ -39,6 +39,11 @@ NOT_CONFIGURED_CODES = frozenset(
         "NoSuchPublicAccessBlockConfiguration",
         "NoSuchTagSet",
         "ServerSideEncryptionConfigurationNotFoundError",
+        # A service or setting that is simply not turned on: the checks turn
+        # these into FAIL or NOT_APPLICABLE findings, not errors.
+        "NoSuchEntity",
+        "AWSOrganizationsNotInUseException",
+        "InvalidAccessException",
     }
 )
 
