@@ -47,7 +47,7 @@ def manual_control(tmp_path):
 def test_valid_attestation_loads(settings):
     write_attestation(settings, VALID)
 
-    attestation = load_attestation(settings.evidence_dir, "GOV-01")
+    attestation = load_attestation(settings.attestations_dir, "GOV-01")
 
     assert attestation.attested_by == "Jane Smith, DPO"
     assert attestation.attested_at == date(2026, 10, 1)
@@ -57,7 +57,7 @@ def test_valid_attestation_loads(settings):
 def test_unquoted_date_accepted(settings):
     write_attestation(settings, VALID.replace('"2026-10-01"', "2026-10-01"))
 
-    assert load_attestation(settings.evidence_dir, "GOV-01").attested_at == date(
+    assert load_attestation(settings.attestations_dir, "GOV-01").attested_at == date(
         2026, 10, 1
     )
 
@@ -66,21 +66,21 @@ def test_missing_field_names_line(settings):
     write_attestation(settings, VALID.replace("summary: Signed and filed.\n", ""))
 
     with pytest.raises(ControlError, match="'summary' is a required property"):
-        load_attestation(settings.evidence_dir, "GOV-01")
+        load_attestation(settings.attestations_dir, "GOV-01")
 
 
 def test_bad_date_rejected(settings):
     write_attestation(settings, VALID.replace("2026-10-01", "2026-13-01"))
 
     with pytest.raises(ControlError) as raised:
-        load_attestation(settings.evidence_dir, "GOV-01")
+        load_attestation(settings.attestations_dir, "GOV-01")
 
     assert raised.value.line == 2
 
 
 def test_state_expires_after_max_age(settings):
     write_attestation(settings, VALID)
-    attestation = load_attestation(settings.evidence_dir, "GOV-01")
+    attestation = load_attestation(settings.attestations_dir, "GOV-01")
 
     assert attestation.state(date(2027, 9, 30), 365) == ATTESTED
     assert attestation.state(date(2027, 10, 2), 365) == ATTESTATION_EXPIRED

@@ -70,9 +70,9 @@ def attestation_schema() -> dict[str, Any]:
     return json.loads(text.read_text(encoding="utf-8"))
 
 
-def attestation_path(evidence_dir: Path, control_id: str) -> Path:
-    """Return where the attestation of a control lives."""
-    return Path(evidence_dir) / MANUAL_FOLDER / f"{control_id}.yml"
+def attestation_path(folder: Path, control_id: str) -> Path:
+    """Return where the attestation of a control lives in an attestations folder."""
+    return Path(folder) / f"{control_id}.yml"
 
 
 def parse_attestation(control_id: str, text: str, path: Path) -> Attestation:
@@ -129,13 +129,13 @@ def parse_attestation(control_id: str, text: str, path: Path) -> Attestation:
     )
 
 
-def read_attestation_bytes(evidence_dir: Path, control_id: str) -> bytes | None:
+def read_attestation_bytes(folder: Path, control_id: str) -> bytes | None:
     """Return the raw attestation file of a control, or None when there is none.
 
     Raises:
         ControlError: the file is larger than the limit or unreadable.
     """
-    path = attestation_path(evidence_dir, control_id)
+    path = attestation_path(folder, control_id)
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -152,16 +152,16 @@ def read_attestation_bytes(evidence_dir: Path, control_id: str) -> bytes | None:
         raise ControlError(f"cannot read the attestation: {exc}", path=path) from exc
 
 
-def load_attestation(evidence_dir: Path, control_id: str) -> Attestation | None:
+def load_attestation(folder: Path, control_id: str) -> Attestation | None:
     """Read and validate a control's attestation, or return None when missing.
 
     Raises:
         ControlError: the file exists but is invalid.
     """
-    content = read_attestation_bytes(evidence_dir, control_id)
+    content = read_attestation_bytes(folder, control_id)
     if content is None:
         return None
-    path = attestation_path(evidence_dir, control_id)
+    path = attestation_path(folder, control_id)
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:

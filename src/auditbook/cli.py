@@ -13,6 +13,7 @@ import logging
 import re
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -41,6 +42,9 @@ from auditbook.riskexceptions import annotate, load_exceptions, stale_exceptions
 logger = logging.getLogger("auditbook")
 
 REGION_PATTERN = re.compile(config_schema()["$defs"]["region"]["pattern"])
+
+# Subfolder of the evidence folder that holds the demo's runs.
+DEMO_EVIDENCE_FOLDER = "demo"
 
 SEVERITIES = ("critical", "high", "medium", "low", "informational", "never")
 
@@ -366,15 +370,20 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     if args.demo:
         from auditbook.demo import demo_environment
+        from auditbook.demo.environment import demo_settings
 
-        with demo_environment(settings) as demo_settings:
-            code = _collect(args, demo_settings, library, registry)
+        # The demo keeps its runs apart, so a real run never chains to them.
+        args.out = args.out or settings.evidence_dir / DEMO_EVIDENCE_FOLDER
+        with demo_environment(settings) as simulated:
+            code = _collect(args, simulated, library, registry)
+        settings = demo_settings(settings)
     else:
         code = _collect(args, settings, library, registry)
 
-    store = EvidenceStore(args.out or settings.evidence_dir)
+    settings = replace(settings, evidence_dir=Path(args.out or settings.evidence_dir))
+    run = EvidenceStore(settings.evidence_dir).open()
     outputs = render_outputs(
-        settings, library, registry, store.open(), args.site_dir, args.config
+        settings, library, registry, run, args.site_dir, args.config
     )
     _print_outputs(outputs)
     return code

@@ -86,6 +86,12 @@ class Settings:
     history_runs: int = 30
     history_days: int | None = None
     source: Path | None = None
+    attestations_override: Path | None = None
+
+    @property
+    def attestations_dir(self) -> Path:
+        """Return the folder of attestation files: ``<evidence_dir>/manual``."""
+        return self.attestations_override or self.evidence_dir / "manual"
 
     def for_run(self) -> dict[str, Any]:
         """Return the options recorded in ``run.json``."""

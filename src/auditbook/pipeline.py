@@ -144,7 +144,7 @@ def attestation_files(settings: Settings, library: ControlLibrary) -> dict[str, 
     for control in library.controls:
         if control.kind != "manual":
             continue
-        content = read_attestation_bytes(settings.evidence_dir, control.id)
+        content = read_attestation_bytes(settings.attestations_dir, control.id)
         if content is not None:
             files[f"{MANUAL_FOLDER}/{control.id}.yml"] = content
     return files
@@ -159,7 +159,7 @@ def attestation_errors(
         if control.kind != "manual":
             continue
         try:
-            load_attestation(settings.evidence_dir, control.id)
+            load_attestation(settings.attestations_dir, control.id)
         except ControlError as exc:
             errors.append(exc)
     return errors

@@ -378,7 +378,7 @@ def _manual_result(
             else None
         )
     else:
-        attestation = load_attestation(settings.evidence_dir, control.id)
+        attestation = load_attestation(settings.attestations_dir, control.id)
 
     if attestation is None:
         verdict = EVIDENCE_MISSING

@@ -30,9 +30,9 @@ GLOBAL_SERVICES = frozenset(
 )
 
 
-# Error codes with which S3 reports an optional configuration that was never
-# set. Checks read them as a verdict, not as degraded evidence, so they are
-# logged at DEBUG.
+# Error codes that report an optional configuration or service that was
+# never set up. Checks read them as a verdict, not as degraded evidence, so
+# they are logged at DEBUG.
 NOT_CONFIGURED_CODES = frozenset(
     {
         "NoSuchBucketPolicy",

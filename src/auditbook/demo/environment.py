@@ -5,9 +5,11 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 
 import boto3
 
@@ -17,6 +19,8 @@ from auditbook.demo.server import DemoServer
 
 logger = logging.getLogger(__name__)
 
+DEMO_DATA = Path(__file__).parent / "data"
+DEMO_ORGANISATION = "Northwind Payments Ltd (simulated demo account)"
 PRODUCTION_ACCOUNT = "123456789012"  # moto's default account
 SANDBOX_ACCOUNT = "210987654321"
 SANDBOX_ROLE = "AuditbookReadOnly"
@@ -54,6 +58,25 @@ _CLEARED = (
 )
 
 
+# Seed of moto's random generator for the demo's resource ids.
+_ID_SEED = 20261204
+
+
+def _seed_random_ids(endpoint: str) -> None:
+    """Make moto generate the same resource ids in every demo build.
+
+    moto draws ids such as ``sg-…`` from one random generator, which its
+    ``/moto-api/seed`` endpoint seeds. With a fixed seed, two demo builds in a
+    row hold the same resources, so the site's "Since last run" page compares
+    them resource by resource.
+    """
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/seed?a={_ID_SEED}", method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
 @contextmanager
 def demo_environment(settings: Settings) -> Iterator[Settings]:
     """Run a seeded moto server on 127.0.0.1 and point boto3 at it.
@@ -69,6 +92,7 @@ def demo_environment(settings: Settings) -> Iterator[Settings]:
     server = DemoServer(state)
     endpoint = server.start()
     logger.info("demo moto server listening on %s", endpoint)
+    _seed_random_ids(endpoint)
 
     saved = {name: os.environ.get(name) for name in (*_DEMO_ENVIRONMENT, *_CLEARED)}
     saved["AWS_ENDPOINT_URL"] = os.environ.get("AWS_ENDPOINT_URL")
@@ -80,15 +104,7 @@ def demo_environment(settings: Settings) -> Iterator[Settings]:
 
         seed_demo_accounts()
         seed_extension_state(state)
-        # The demo trail's bucket holds seeded log files, and moto has no
-        # LookupEvents, so excerpts come from the S3 source.
-        yield replace(
-            settings,
-            accounts=DEMO_ACCOUNTS,
-            regions=DEMO_REGIONS,
-            cloudtrail_source="s3",
-            cloudtrail_bucket=None,
-        )
+        yield demo_settings(settings)
     finally:
         for name, value in saved.items():
             if value is None:
@@ -97,6 +113,27 @@ def demo_environment(settings: Settings) -> Iterator[Settings]:
                 os.environ[name] = value
         server.stop()
         logger.info("demo moto server stopped")
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """Return the settings of the demo: its accounts, regions and data files.
+
+    The demo's attestations and exceptions ship with the package, so they
+    never apply to a real account's evidence, and the organisation name says
+    the account is simulated.
+    """
+    return replace(
+        settings,
+        organisation=DEMO_ORGANISATION,
+        accounts=DEMO_ACCOUNTS,
+        regions=DEMO_REGIONS,
+        exceptions_file=DEMO_DATA / "exceptions.yml",
+        attestations_override=DEMO_DATA / "manual",
+        # The demo trail's bucket holds seeded log files, and moto has no
+        # LookupEvents, so excerpts come from the S3 source.
+        cloudtrail_source="s3",
+        cloudtrail_bucket=None,
+    )
 
 
 def seed_demo_accounts() -> None:
@@ -112,6 +149,11 @@ def seed_demo_accounts() -> None:
             module = importlib.import_module(f"auditbook.demo.{name}")
             logger.debug("seeding %s in %s account %s", name, variant, account_id)
             module.seed(session, account_id, variant)
+        # moto creates a region's default VPC on first use. Creating them here
+        # in a fixed order keeps their ids the same in every build, where the
+        # concurrent collection would create them in any order.
+        for region in DEMO_REGIONS:
+            session.client("ec2", region_name=region).describe_vpcs()
 
 
 def seed_extension_state(state: DemoState) -> None:

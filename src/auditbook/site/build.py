@@ -32,7 +32,7 @@ def build_site(
                 f"{config_file} does not enable the auditbook plugin; add "
                 "'- auditbook' under plugins"
             )
-        plugin.use_run(run)
+        plugin.use_run(run, settings)
         build(config)
     except MkDocsException as exc:
         raise RenderError(f"the site build failed: {exc}") from exc

@@ -29,8 +29,9 @@ from auditbook.config import Settings, config_schema, settings_from_options
 from auditbook.controls import load_library
 from auditbook.errors import ConfigError, EvidenceError, RenderError
 from auditbook.evidence import EvidenceRun, EvidenceStore, VerifyProblem
+from auditbook.history import History, VerdictCache, build_history
 from auditbook.report import ControlResult, Report, build_report
-from auditbook.site import blocks
+from auditbook.site import blocks, changes
 from auditbook.site.downloads import write_findings_files
 from auditbook.site.pages import (
     GeneratedPage,
@@ -73,17 +74,27 @@ class AuditbookPlugin(BasePlugin[AuditbookConfig]):
     def __init__(self) -> None:
         self.settings: Settings | None = None
         self.report: Report | None = None
+        self.history: History | None = None
+        self.history_cache = VerdictCache()
         self.problems: list[VerifyProblem] = []
         self.pages: dict[str, GeneratedPage] = {}
         self.placeholders = Placeholders()
         self.run_override: tuple[EvidenceRun | None] | None = None
+        self.settings_override: Settings | None = None
 
-    def use_run(self, run: EvidenceRun | None) -> None:
-        """Render the given evidence run (or none) instead of the latest one."""
+    def use_run(
+        self, run: EvidenceRun | None, settings: Settings | None = None
+    ) -> None:
+        """Render the given evidence run (or none) instead of the latest one.
+
+        ``settings`` replaces the options of mkdocs.yml, as the CLI does for
+        the demo, so the site and the PDF are built from the same settings.
+        """
         self.run_override = (run,)
+        self.settings_override = settings
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
-        """Load the settings, the control library and the latest evidence run.
+        """Load the settings, the control library, the latest run and its history.
 
         Raises:
             PluginError: an option is invalid, or the latest evidence run
@@ -97,7 +108,7 @@ class AuditbookPlugin(BasePlugin[AuditbookConfig]):
             key: value for key, value in self.config.items() if value is not None
         }
         try:
-            self.settings = settings_from_options(
+            self.settings = self.settings_override or settings_from_options(
                 options, path=Path(config.config_file_path)
             )
         except ConfigError as exc:
@@ -138,8 +149,11 @@ class AuditbookPlugin(BasePlugin[AuditbookConfig]):
 
         try:
             self.report = build_report(settings, library.controls, registry, run)
+            self.history = build_history(
+                run, library.controls, settings, self.history_cache
+            )
             self.pages = {page.uri: page for page in generated_pages(self.report)}
-        except (EvidenceError, RenderError) as exc:
+        except (ConfigError, EvidenceError, RenderError) as exc:
             raise PluginError(str(exc)) from exc
         return config
 
@@ -171,7 +185,10 @@ class AuditbookPlugin(BasePlugin[AuditbookConfig]):
     def on_page_markdown(
         self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str:
-        """Put a placeholder paragraph where each check block and the banner go."""
+        """Put placeholders for the banner, history, check blocks and CloudTrail.
+
+        The CloudTrail excerpt goes at the end of the page.
+        """
         generated = self._generated(page)
         if generated is None or generated.kind is not PageKind.CONTROL:
             return markdown
@@ -182,13 +199,21 @@ class AuditbookPlugin(BasePlugin[AuditbookConfig]):
             uri, partial(blocks.render_banner, result, self.report)
         )
 
+        strip = self.placeholders.add(
+            uri, partial(changes.render_history, result, self.report, self.history)
+        )
+
         def issue_token(check_ids: list[str]) -> str:
             return self.placeholders.add(
                 uri, partial(self._checks_html, result, check_ids)
             )
 
         markdown = replace_check_blocks(markdown, issue_token)
-        return insert_after_heading(markdown, banner)
+        activity = self.placeholders.add(
+            uri, partial(blocks.render_activity, result, self.report)
+        )
+        markdown = f"{markdown.rstrip()}\n\n{activity}\n"
+        return insert_after_heading(markdown, f"{banner}\n\n{strip}")
 
     def on_page_content(
         self, html: str, *, page: Page, config: MkDocsConfig, files: Files
@@ -245,6 +270,8 @@ class AuditbookPlugin(BasePlugin[AuditbookConfig]):
             return partial(blocks.render_controls, report)
         if page.kind is PageKind.FRAMEWORK:
             return partial(blocks.render_framework, report, page.framework_key)
+        if page.kind is PageKind.CHANGES:
+            return partial(changes.render_changes, report, self.history)
         return lambda _links: blocks.render_run(report, self.problems)
 
     def _checks_html(
