@@ -327,7 +327,7 @@ def test_repository_config_is_valid():
 
     assert "!!python" not in text
     assert "font: false" in text
-    assert settings.organisation == "Northwind Payments Ltd"
+    assert settings.organisation == "Example Organisation"
     assert settings.regions == ("eu-west-2", "eu-west-1")
     assert settings.approved_regions == ("eu-west-2", "eu-west-1")
 

@@ -2,5 +2,6 @@
 
 ``plugin`` contains the MkDocs hooks, ``pages`` decides which pages exist and
 what Markdown they start from, ``blocks`` renders the evidence as escaped
-HTML, and ``downloads`` writes the per-control findings files.
+HTML, ``changes`` renders the run history, and ``downloads`` writes the
+per-control findings files.
 """

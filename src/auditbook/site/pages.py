@@ -19,6 +19,7 @@ from auditbook.report import ControlResult, Report
 
 HOME_URI = "index.md"
 RUN_URI = "run.md"
+CHANGES_URI = "changes.md"
 CONTROLS_URI = "controls/index.md"
 FINDINGS_DIR = "findings"
 
@@ -43,6 +44,7 @@ class PageKind(enum.StrEnum):
     CONTROLS = "controls"
     CONTROL = "control"
     FRAMEWORK = "framework"
+    CHANGES = "changes"
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ def generated_pages(report: Report) -> list[GeneratedPage]:
                 framework_key=key,
             )
         )
+    pages.append(GeneratedPage(CHANGES_URI, "Since last run", PageKind.CHANGES))
     pages.append(GeneratedPage(RUN_URI, "Evidence run", PageKind.RUN))
     return pages
 
@@ -187,7 +190,7 @@ def replace_check_blocks(markdown: str, issue_token: Callable[[list[str]], str])
 
 
 def build_nav(pages: list[GeneratedPage], other_uris: list[str]) -> list:
-    """Build the MkDocs nav: home, own pages, controls by layer, frameworks, run.
+    """Build the MkDocs nav: home, own pages, controls, frameworks, changes, run.
 
     Args:
         pages: the generated pages, from :func:`generated_pages`.
@@ -210,5 +213,7 @@ def build_nav(pages: list[GeneratedPage], other_uris: list[str]) -> list:
     frameworks = [{p.title: p.uri} for p in by_kind.get(PageKind.FRAMEWORK, [])]
     if frameworks:
         nav.append({"Frameworks": frameworks})
+    for page in by_kind.get(PageKind.CHANGES, []):
+        nav.append({page.title: page.uri})
     nav.append({"Evidence run": RUN_URI})
     return nav
