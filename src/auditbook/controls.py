@@ -19,6 +19,7 @@ import difflib
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -30,7 +31,7 @@ import yaml
 from auditbook.errors import ControlError
 from auditbook.frameworks import FRAMEWORKS
 from auditbook.models import Severity
-from auditbook.yamlfile import load_yaml
+from auditbook.yamlfile import YamlLimitError, load_yaml
 
 BLOCK_INFO = "auditbook"
 LAYERS = (
@@ -159,14 +160,32 @@ def _read(path: Path) -> str:
                 "split it into several controls",
                 path=path,
             )
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ControlError(
-            f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", path=path
-        ) from exc
+        content = path.read_bytes()
     except OSError as exc:
         raise ControlError(
             f"cannot read the file: {exc.strerror or exc}", path=path
+        ) from exc
+    return decode_utf8(content, path)
+
+
+def decode_utf8(content: bytes, path: Path) -> str:
+    """Decode a file's bytes as UTF-8, dropping a byte order mark.
+
+    Editors on Windows often save UTF-8 with a byte order mark, which would
+    otherwise hide the front matter's first ``---`` line.
+
+    Raises:
+        ControlError: the bytes are not UTF-8; the error names the line.
+    """
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = content.count(b"\n", 0, exc.start) + 1
+        raise ControlError(
+            f"not UTF-8 text (byte {exc.start}, 0x{content[exc.start]:02x}); "
+            "save the file as UTF-8",
+            path=path,
+            line=line,
         ) from exc
 
 
@@ -181,8 +200,11 @@ def _load_front_matter(path: Path, text: str):
             path=path,
             line=mark.line + 2 if mark else 2,
         ) from exc
-    except ValueError as exc:
-        raise ControlError(str(exc), path=path, line=2) from exc
+    except YamlLimitError as exc:
+        mark = exc.problem_mark
+        raise ControlError(
+            exc.problem, path=path, line=mark.line + 2 if mark else 2
+        ) from exc
 
     if not isinstance(document.data, dict):
         raise ControlError(
@@ -238,10 +260,20 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if validator == "propertyNames":
         allowed = ", ".join(error.schema.get("enum", FRAMEWORKS))
         return f"unknown framework {error.instance!r}; use one of {allowed}"
+    if validator == "type" and isinstance(error.instance, bool):
+        return (
+            f"YAML reads the value as the boolean {error.instance}, which is not "
+            f"of type {error.validator_value!r}; quote it to keep it as text"
+        )
     if validator == "type" and isinstance(error.instance, float | int):
         return (
             f"{error.instance!r} is a number; quote it (for example '1.10') so "
             "YAML keeps it as text"
+        )
+    if validator == "type" and isinstance(error.instance, date):
+        return (
+            f"YAML reads {error.instance.isoformat()} as a date, which is not of "
+            f"type {error.validator_value!r}; quote it to keep it as text"
         )
     if validator == "pattern":
         return (
