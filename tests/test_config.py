@@ -115,3 +115,20 @@ def test_repository_config_is_valid():
     settings = load_settings(path)
 
     assert settings.approved_regions == ("eu-west-2", "eu-west-1")
+
+
+def test_pdf_variant_read(tmp_path):
+    text = CONFIG + "      pdf:\n        variant: pdf/a-3b\n"
+
+    assert load_settings(write(tmp_path, text)).pdf_variant == "pdf/a-3b"
+    assert load_settings(write(tmp_path, CONFIG)).pdf_variant is None
+
+
+def test_unsupported_pdf_variant_rejected(tmp_path):
+    path = write(tmp_path, CONFIG + "      pdf:\n        variant: pdf/a-2b\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path)
+
+    assert raised.value.key == "pdf.variant"
+    assert "pdf/a-3b" in str(raised.value)

@@ -27,10 +27,13 @@ from auditbook.checks.context import (
 )
 from auditbook.checks.registry import CheckSpec, Scope
 from auditbook.config import Settings
-from auditbook.errors import AwsCallError, CollectionError
+from auditbook.errors import AwsCallError, CollectionError, ConfigError
 from auditbook.models import Finding, Status
 
 logger = logging.getLogger(__name__)
+
+# The retry modes botocore accepts.
+RETRY_MODES = ("legacy", "standard", "adaptive")
 
 # Opt-in status values that mean a region can be called.
 ENABLED_OPT_IN_STATUSES = ("opt-in-not-required", "opted-in")
@@ -56,9 +59,27 @@ def botocore_config() -> Config:
 
     The retry mode follows ``AWS_RETRY_MODE`` when set and is otherwise
     ``adaptive``, which also slows the client down when AWS throttles.
+    ``AWS_MAX_ATTEMPTS`` counts the first attempt and defaults to 8.
+
+    Raises:
+        ConfigError: either variable has a value botocore rejects.
     """
     mode = os.environ.get("AWS_RETRY_MODE", "adaptive")
-    attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", "8"))
+    if mode not in RETRY_MODES:
+        raise ConfigError(
+            f"AWS_RETRY_MODE is {mode!r}; set it to one of {', '.join(RETRY_MODES)} "
+            "or unset it"
+        )
+    text = os.environ.get("AWS_MAX_ATTEMPTS", "8")
+    try:
+        attempts = int(text)
+    except ValueError:
+        attempts = 0
+    if attempts < 1:
+        raise ConfigError(
+            f"AWS_MAX_ATTEMPTS is {text!r}; set it to a whole number of at least 1, "
+            "such as 8, or unset it"
+        )
     return Config(
         retries={"mode": mode, "total_max_attempts": attempts},
         connect_timeout=10,

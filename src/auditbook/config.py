@@ -76,6 +76,7 @@ class Settings:
     max_workers: int = 8
     pdf_max_findings_per_control: int = 50
     pdf_filename: str = "audit-pack.pdf"
+    pdf_variant: str | None = None
     workbook_filename: str = "evidence.xlsx"
     site_max_findings_per_table: int = 200
     cloudtrail_source: str = "lookup"
@@ -294,6 +295,7 @@ def settings_from_options(
             "max_findings_per_control", defaults.pdf_max_findings_per_control
         ),
         pdf_filename=pdf.get("filename", defaults.pdf_filename),
+        pdf_variant=pdf.get("variant"),
         workbook_filename=workbook.get("filename", defaults.workbook_filename),
         site_max_findings_per_table=site.get(
             "max_findings_per_table", defaults.site_max_findings_per_table

@@ -227,3 +227,93 @@ def test_excerpt_rows_are_json(aws, settings, tmp_path):
     )
 
     assert json.loads(json.dumps(result.rows()))[0]["region"] == "eu-west-2"
+
+
+def records_of(document: str) -> list[dict]:
+    return list(archive.records_from_stream(io.BytesIO(document.encode())))
+
+
+def test_deep_record_rejected_without_blowup():
+    nested = "[" * 100_000 + "]" * 100_000
+    document = (
+        '{"Records": [{"eventName": "A"}, {"requestParameters": ' + nested + "}]}"
+    )
+    read = []
+
+    try:
+        for item in archive.records_from_stream(io.BytesIO(document.encode())):
+            read.append(item)
+    except archive.UnreadableLogFile as exc:
+        assert "deeper than 64 levels" in str(exc)
+    else:
+        raise AssertionError("a record nested 100,000 levels deep was accepted")
+    assert read == [{"eventName": "A"}]
+
+
+def test_non_object_record_rejected():
+    for item in ("1", '"text"', "null", "[]"):
+        try:
+            records_of('{"Records": [' + item + "]}")
+        except archive.UnreadableLogFile as exc:
+            assert "is a JSON" in str(exc)
+        else:
+            raise AssertionError(f"Records item {item} was accepted")
+
+
+def test_only_top_level_records_read():
+    document = '{"Digest": {"Records": [1]}, "Records": [{"eventName": "A"}]}'
+
+    assert records_of(document) == [{"eventName": "A"}]
+
+
+def test_unreadable_files_make_excerpt_incomplete(aws, settings, tmp_path):
+    s3 = make_bucket(aws)
+    day = END - timedelta(days=1)
+    s3.put_object(Bucket=BUCKET, Key=log_key(day, n=1), Body=b"not gzip")
+    s3.put_object(
+        Bucket=BUCKET,
+        Key=log_key(day, n=2),
+        Body=gzip.compress(b'{"Records": [{"eventName": "A"}, 5]}'),
+    )
+    put(s3, log_key(day, n=3), [record("AuthorizeSecurityGroupIngress", day)])
+
+    result = collect_excerpts(
+        s3_settings(settings), controls(tmp_path), [account(aws)], ["eu-west-2"], END
+    )
+
+    summary = result.summary()["controls"]["NET-01"]
+    assert summary["total"] == 1
+    [error] = [e for e in summary["errors"] if e["region"] == "eu-west-2"]
+    assert error["code"] == "UnreadableLogFile"
+    assert error["detail"] == f"2 log file(s) skipped, first {log_key(day, n=1)}"
+
+
+def test_records_of_odd_types_do_not_stop_collection(aws, settings, tmp_path):
+    s3 = make_bucket(aws)
+    day = END - timedelta(days=1)
+    odd = [
+        record("AuthorizeSecurityGroupIngress", day, identity="root"),
+        record("AuthorizeSecurityGroupIngress", day, requestParameters=[1, 2]),
+        record(
+            "AuthorizeSecurityGroupIngress",
+            day,
+            identity={"type": ["Root"], "sessionContext": "none"},
+            resources=[1, None, {"ARN": 5}],
+            errorCode={"code": 1},
+        ),
+        record(["AuthorizeSecurityGroupIngress"], day),
+    ]
+    # Without event ids, records of the same second tie on time and id.
+    for item in odd:
+        item.pop("eventID")
+    put(s3, log_key(day), odd)
+
+    result = collect_excerpts(
+        s3_settings(settings), controls(tmp_path), [account(aws)], ["eu-west-2"], END
+    )
+
+    rows = result.rows()
+    assert result.summary()["controls"]["NET-01"]["total"] == 3
+    assert len(rows) == 3
+    assert {row["resource"] for row in rows} == {"sg-0123456789abcdef0", "", "5"}
+    assert "{'code': 1}" in {row["error_code"] for row in rows}

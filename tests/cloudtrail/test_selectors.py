@@ -87,3 +87,16 @@ def test_lookup_without_attribute_reads_everything():
     selectors = [Selector.from_dict({"error_codes": ["AccessDenied"]})]
 
     assert lookup_queries(selectors) == [None]
+
+
+def test_fields_of_wrong_type_match_nothing():
+    selector = Selector.from_dict(
+        {"event_names": ["ConsoleLogin"], "error_codes": ["AccessDenied"]}
+    )
+    odd = record("ConsoleLogin", datetime(2026, 12, 1, tzinfo=UTC))
+    odd.update(eventName=["ConsoleLogin"], errorCode={"AccessDenied": 1})
+
+    assert not selector.matches(odd)
+    assert not Selector.from_dict({"identity_type": "Root"}).matches(
+        {**odd, "userIdentity": "Root"}
+    )

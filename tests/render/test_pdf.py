@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -111,7 +112,7 @@ def test_control_sections_show_verdicts_and_tests(pdf: Path) -> None:
         assert control_id in text
     assert "FAIL" in text
     assert "ERROR" in text
-    assert "How it is tested" in text
+    assert "Checks What each check reads and what PASS means." in text
     assert flat(registry["aws.guardduty.enabled"].proves) in text
     assert "guardduty:ListDetectors" in text
     assert "Administrators reach hosts through Session Manager instead." in text
@@ -129,7 +130,7 @@ def test_findings_list_failures_first(pdf: Path) -> None:
     section = text[
         text.index("NET-01 No administration ports open to the internet Verdict") :
     ]
-    findings = section[section.index("Status Resource") :]
+    findings = section[section.index("All 5 findings, failures first.") :]
 
     first_pass = findings.index("PASS")
     assert findings.index("sg-0aaa") < first_pass
@@ -166,8 +167,17 @@ def test_exceptions_shown_beside_status(pdf: Path) -> None:
         text.index("NET-01 No administration ports open to the internet Verdict") :
     ]
 
-    assert "FAIL EXCEPTED EXC-001" in section
-    assert "FAIL EXC-002 expired" in section
+    excepted = section[section.index("security-group/sg-0bbb") :]
+    expired = section[section.index("security-group/sg-0aaa") :]
+
+    assert (
+        "EXCEPTED Accepted risk EXC-001 covers this failure until 2027-01-31."
+        in (excepted[:300])
+    )
+    assert (
+        "EXPIRED Accepted risk EXC-002 expired on 2026-11-01, so this failure counts."
+        in expired[:300]
+    )
     assert "Accepted risks" in section
     assert "Vendor jump host, replaced by Session Manager in Q1." in section
     assert "2026-11-01 expired" in section
@@ -337,3 +347,85 @@ def test_no_fetch_from_document_urls(make_report, tmp_path: Path) -> None:
         server.server_close()
 
     assert requests == []
+
+
+PDFAID = "{http://www.aiim.org/pdfa/ns/id/}"
+
+
+def xmp_attributes(reader: PdfReader) -> dict[str, str]:
+    """Return the attributes of every rdf:Description in the XMP metadata."""
+    packet = reader.trailer["/Root"]["/Metadata"].get_object().get_data()
+    start = packet.index(b"<x:xmpmeta")
+    end = packet.index(b"</x:xmpmeta>") + len(b"</x:xmpmeta>")
+    attributes: dict[str, str] = {}
+    for element in ET.fromstring(packet[start:end]).iter():
+        attributes.update(element.attrib)
+    return attributes
+
+
+def embedded_fonts(reader: PdfReader) -> dict[str, bool]:
+    """Return each font's name and whether its program is embedded."""
+    fonts = {}
+    for page in reader.pages:
+        for font in (page["/Resources"].get("/Font") or {}).values():
+            font = font.get_object()
+            descriptor = font.get("/FontDescriptor")
+            if descriptor is None:
+                descendant = font["/DescendantFonts"][0].get_object()
+                descriptor = descendant["/FontDescriptor"]
+            keys = descriptor.get_object().keys()
+            fonts[font["/BaseFont"]] = any(k.startswith("/FontFile") for k in keys)
+    return fonts
+
+
+def test_pdfa_variant_marks_conformance(make_report, tmp_path: Path) -> None:
+    report = make_report(pdf_variant="pdf/a-3b")
+
+    reader = PdfReader(write_pdf(report, tmp_path / "pack.pdf"))
+
+    root = reader.trailer["/Root"]
+    xmp = xmp_attributes(reader)
+    intent = root["/OutputIntents"][0].get_object()
+    assert reader.pdf_header == "%PDF-1.7"
+    assert xmp[f"{PDFAID}part"] == "3"
+    assert xmp[f"{PDFAID}conformance"] == "B"
+    assert intent["/S"] == "/GTS_PDFA1"
+    assert intent["/DestOutputProfile"].get_object()["/N"] == 3
+    assert len(reader.trailer["/ID"]) == 2
+    assert "/Encrypt" not in reader.trailer
+    assert embedded_fonts(reader)
+    assert all(embedded_fonts(reader).values())
+    # PDF/A wants every annotation printable: flag bit 3, value 4.
+    annotations = [a.get_object() for p in reader.pages for a in p.get("/Annots", [])]
+    assert annotations
+    assert {a["/F"] for a in annotations} == {4}
+
+
+def test_pdfa_attachments_carry_relationship(make_report, tmp_path: Path) -> None:
+    report = make_report(pdf_variant="pdf/a-3b")
+
+    reader = PdfReader(write_pdf(report, tmp_path / "pack.pdf"))
+
+    specs = [spec.get_object() for spec in reader.trailer["/Root"]["/AF"]]
+    names = {spec["/UF"] for spec in specs}
+    assert names == {
+        FINDINGS_FILE,
+        RUN_FILE,
+        MANIFEST_FILE,
+        EXCEPTIONS_FILE,
+        f"{MANUAL_FOLDER}/GOV-01.yml",
+    }
+    for spec in specs:
+        stream = spec["/EF"]["/F"].get_object()
+        assert spec["/AFRelationship"] == "/Data"
+        assert stream["/Subtype"].startswith("/")
+        assert stream["/Params"]["/ModDate"] == "D:20261204153140Z"
+    for name in names:
+        assert reader.attachments[name] == [(report.run.path / name).read_bytes()]
+
+
+def test_plain_pdf_claims_no_conformance(pdf: Path) -> None:
+    root = PdfReader(pdf).trailer["/Root"]
+
+    assert "/Metadata" not in root
+    assert "/OutputIntents" not in root

@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 # us-east-1, so that region is always read for excerpts.
 GLOBAL_EVENTS_REGION = "us-east-1"
 
+# The error code of an excerpt that skipped a log file it could not read.
+UNREADABLE_LOG_FILE = "UnreadableLogFile"
+
 PERMISSIONS = (
     "cloudtrail:LookupEvents",
     "cloudtrail:DescribeTrails",
@@ -47,7 +50,10 @@ class ControlActivity:
     cap: int
     total: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
-    _heap: list[tuple[str, str, Excerpt]] = field(default_factory=list)
+    # Heap items are (event time, event id, arrival, excerpt). Records without
+    # an event id can tie on time and id. The arrival number settles the tie,
+    # because excerpts cannot be compared.
+    _heap: list[tuple[str, str, int, Excerpt]] = field(default_factory=list)
     _seen: set[str] = field(default_factory=set)
 
     def add(self, record: dict[str, Any]) -> None:
@@ -59,16 +65,16 @@ class ControlActivity:
             self._seen.add(event_id)
         self.total += 1
 
-        key = (str(record.get("eventTime") or ""), event_id)
+        key = (str(record.get("eventTime") or ""), event_id, self.total)
         if len(self._heap) < self.cap:
             heapq.heappush(self._heap, (*key, excerpt(self.control_id, record)))
-        elif key > self._heap[0][:2]:
+        elif key > self._heap[0][:3]:
             heapq.heapreplace(self._heap, (*key, excerpt(self.control_id, record)))
 
     def events(self) -> list[Excerpt]:
         """Return the kept events, newest first."""
         return [
-            item[2] for item in sorted(self._heap, key=lambda i: i[:2], reverse=True)
+            item[3] for item in sorted(self._heap, key=lambda i: i[:3], reverse=True)
         ]
 
     def summary(self) -> dict[str, Any]:
@@ -135,9 +141,10 @@ def collect_excerpts(
 
     for account in accounts:
         for region in scan_regions:
+            skipped: list[str] = []
             try:
                 for record in _records(
-                    settings, account, region, start, end, selectors
+                    settings, account, region, start, end, selectors, skipped
                 ):
                     _match(record, selectors, activities)
             except AwsCallError as exc:
@@ -154,6 +161,19 @@ def collect_excerpts(
                             "region": region,
                             "code": exc.code,
                             "operation": exc.operation,
+                        }
+                    )
+            if skipped:
+                # The records read before each fault still count, but the
+                # excerpt is incomplete and reports it.
+                for activity in activities.values():
+                    activity.errors.append(
+                        {
+                            "account_id": account.account_id,
+                            "region": region,
+                            "code": UNREADABLE_LOG_FILE,
+                            "detail": f"{len(skipped)} log file(s) skipped, "
+                            f"first {skipped[0]}",
                         }
                     )
 
@@ -186,9 +206,10 @@ def _records(
     start: datetime,
     end: datetime,
     selectors: dict[str, list[Selector]],
+    skipped: list[str],
 ) -> Iterator[dict[str, Any]]:
     if settings.cloudtrail_source == "s3":
-        yield from _archive_records(settings, account, region, start, end)
+        yield from _archive_records(settings, account, region, start, end, skipped)
     else:
         yield from _lookup_records(account, region, start, end, selectors)
 
@@ -235,6 +256,7 @@ def _archive_records(
     region: str,
     start: datetime,
     end: datetime,
+    skipped: list[str],
 ) -> Iterator[dict[str, Any]]:
     bucket, prefix = _trail_bucket(settings, account)
     location = account.call(
@@ -261,7 +283,10 @@ def _archive_records(
     start_text = start.isoformat().replace("+00:00", "Z")
     prefixes = archive.account_prefixes(list_prefixes, prefix, account.account_id)
     for account_prefix in prefixes:
-        for record in archive.iter_records(s3, bucket, account_prefix, region, days):
+        records = archive.iter_records(
+            s3, bucket, account_prefix, region, days, skipped
+        )
+        for record in records:
             # Files of the first and last day hold events outside the period.
             event_time = str(record.get("eventTime") or "")
             if start_text[:19] <= event_time[:19] <= end.isoformat()[:19]:

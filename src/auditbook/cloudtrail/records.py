@@ -12,7 +12,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from auditbook.cloudtrail.selectors import is_failed
+from auditbook.cloudtrail.selectors import is_failed, mapping
 
 # Request parameters that name the resource an event acted on.
 _RESOURCE_PARAMETERS = (
@@ -82,8 +82,13 @@ def scrub(value: Any) -> str:
 
 
 def excerpt(control_id: str, record: dict[str, Any]) -> Excerpt:
-    """Build the excerpt of one CloudTrail record for one control."""
-    identity = record.get("userIdentity") or {}
+    """Build the excerpt of one CloudTrail record for one control.
+
+    Log files can be corrupt or forged, so a field of an unexpected JSON type
+    is shown as text or left out, never trusted to be the type CloudTrail
+    writes.
+    """
+    identity = mapping(record.get("userIdentity"))
     return Excerpt(
         control_id=control_id,
         account_id=scrub(record.get("recipientAccountId") or identity.get("accountId")),
@@ -102,10 +107,10 @@ def excerpt(control_id: str, record: dict[str, Any]) -> Excerpt:
     )
 
 
-def _principal(identity: dict[str, Any]) -> str:
+def _principal(identity: dict[str, Any]) -> Any:
     if identity.get("type") == "Root":
         return identity.get("arn") or "root"
-    issuer = (identity.get("sessionContext") or {}).get("sessionIssuer") or {}
+    issuer = mapping(mapping(identity.get("sessionContext")).get("sessionIssuer"))
     return identity.get("arn") or issuer.get("arn") or identity.get("userName") or ""
 
 
@@ -113,13 +118,11 @@ def _resource(record: dict[str, Any]) -> str:
     resources = record.get("resources") or []
     if isinstance(resources, list):
         names = [r.get("ARN") or r.get("arn") for r in resources if isinstance(r, dict)]
-        names = [n for n in names if n]
+        names = [str(n) for n in names if n]
         if names:
             return ", ".join(names[:3])
 
-    parameters = record.get("requestParameters") or {}
-    if not isinstance(parameters, dict):
-        return ""
+    parameters = mapping(record.get("requestParameters"))
     for key in _RESOURCE_PARAMETERS:
         value = parameters.get(key)
         if isinstance(value, str) and value:
@@ -139,6 +142,5 @@ def _error(record: dict[str, Any]) -> str:
 def _mfa_used(record: dict[str, Any]) -> str:
     if record.get("eventName") != "ConsoleLogin":
         return ""
-    details = record.get("additionalEventData") or {}
-    value = details.get("MFAUsed") if isinstance(details, dict) else None
-    return str(value) if value in ("Yes", "No") else ""
+    value = mapping(record.get("additionalEventData")).get("MFAUsed")
+    return value if value in ("Yes", "No") else ""

@@ -43,15 +43,19 @@ class Selector:
         )
 
     def matches(self, record: dict[str, Any]) -> bool:
-        """Return True when the CloudTrail record meets every field of the selector."""
+        """Return True when the CloudTrail record meets every field of the selector.
+
+        A field of an unexpected JSON type, such as a list where CloudTrail
+        writes text, matches nothing.
+        """
         if self.event_source and record.get("eventSource") != self.event_source:
             return False
-        if self.event_names and record.get("eventName") not in self.event_names:
+        if self.event_names and _text(record.get("eventName")) not in self.event_names:
             return False
-        identity = record.get("userIdentity") or {}
+        identity = mapping(record.get("userIdentity"))
         if self.identity_type and identity.get("type") != self.identity_type:
             return False
-        if self.error_codes and record.get("errorCode") not in self.error_codes:
+        if self.error_codes and _text(record.get("errorCode")) not in self.error_codes:
             return False
         if self.failed_only and not is_failed(record):
             return False
@@ -70,6 +74,15 @@ class Selector:
         if self.identity_type == "Root":
             return {"AttributeKey": "Username", "AttributeValue": "root"}
         return None
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    """Return a record field that should be a JSON object, or {} when it is not."""
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def is_failed(record: dict[str, Any]) -> bool:

@@ -7,6 +7,8 @@ contains what both need from a run: its facts and the findings of a control.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +21,7 @@ from auditbook.models import Finding, Status
 from auditbook.report import (
     VERDICT_LABELS,
     VERDICT_ORDER,
+    CheckResult,
     ControlResult,
     Report,
 )
@@ -191,6 +194,9 @@ def excerpt_error(error: dict[str, Any]) -> str:
     code = error.get("code", "an error")
     operation = error.get("operation")
     failure = f"{operation} failed with {code}" if operation else f"failed with {code}"
+    detail = error.get("detail")
+    if detail:
+        failure = f"{failure} ({detail})"
     return f"account {account}, region {region}: {failure}"
 
 
@@ -210,22 +216,39 @@ class FindingRow:
     annotation: Annotation | None
 
 
-def control_findings(result: ControlResult) -> list[FindingRow]:
-    """Return every finding of a control's checks, in :data:`STATUS_ORDER`.
+def control_findings(
+    result: ControlResult, limit: int | None = None
+) -> list[FindingRow]:
+    """Return the findings of a control's checks, in :data:`STATUS_ORDER`.
 
     Failures come first, then errors, excepted failures, passes and not
     applicable. Within a status, findings keep the run's order (check,
     account, region, resource). A check that two controls reference appears
-    under both.
+    under both. With ``limit``, only the first ``limit`` findings are built,
+    which keeps a control with 100,000 findings cheap.
     """
+    ordered = heapq.merge(
+        *(_check_rows(check) for check in result.checks),
+        key=lambda row: (_STATUS_RANK[row.status], row.finding.sort_key()),
+    )
+    return list(itertools.islice(ordered, limit))
+
+
+# The rank of each effective status in STATUS_ORDER.
+_STATUS_RANK = {status: rank for rank, status in enumerate(STATUS_ORDER)}
+
+
+def _check_rows(check: CheckResult) -> list[FindingRow]:
+    # The report keeps a check's findings in raw status order, then by sort
+    # key. Moving excepted failures behind the errors, with a stable sort,
+    # gives the effective status order.
+    if not check.annotations:
+        return [FindingRow(f, f.status.value, None) for f in check.findings]
     rows = [
         FindingRow(finding, check.effective_status(finding), check.annotation(finding))
-        for check in result.checks
         for finding in check.findings
     ]
-    return sorted(
-        rows, key=lambda row: (STATUS_ORDER.index(row.status), row.finding.sort_key())
-    )
+    return sorted(rows, key=lambda row: _STATUS_RANK[row.status])
 
 
 def controls_by_check(report: Report) -> dict[str, list[str]]:

@@ -49,6 +49,7 @@ from auditbook.render.sheets import (
     start_table,
     write_rows,
 )
+from auditbook.render.sheetxml import DataWorkbook
 from auditbook.render.text import compact_json, parse_timestamp
 from auditbook.report import NOT_COLLECTED, Report
 from auditbook.riskexceptions import EXCEPTED, Annotation
@@ -178,7 +179,7 @@ def write_workbook(report: Report, path: Path) -> Path:
     path = Path(path)
     facts = run_facts(report)
     styles = Styles()
-    workbook = Workbook(write_only=True)
+    workbook = DataWorkbook()
 
     _write_summary(workbook.create_sheet("Summary"), report, facts, styles)
     _write_controls(workbook.create_sheet("Controls"), report, styles)

@@ -196,9 +196,8 @@ def _anchor(result: ControlResult) -> str:
 
 def _control_view(result: ControlResult, report: Report) -> dict[str, Any]:
     control = result.control
-    findings = control_findings(result)
-    cap = report.settings.pdf_max_findings_per_control
-    listed = findings[:cap]
+    listed = control_findings(result, report.settings.pdf_max_findings_per_control)
+    total = sum(len(check.findings) for check in result.checks)
 
     return {
         "id": control.id,
@@ -214,7 +213,7 @@ def _control_view(result: ControlResult, report: Report) -> dict[str, Any]:
             (FRAMEWORKS[key].title, ", ".join(clauses))
             for key, clauses in control.frameworks.items()
         ],
-        "requirement": _requirement_html(control.body),
+        "requirement": _requirement_html(control.body, control.title),
         "checks": [
             {
                 "id": check.check_id,
@@ -229,10 +228,10 @@ def _control_view(result: ControlResult, report: Report) -> dict[str, Any]:
             for check in result.checks
         ],
         "findings": [_finding_view(row) for row in listed],
-        "exceptions": _control_exceptions(findings, report),
+        "exceptions": _control_exceptions(result, report),
         "attestation": _attestation_view(result.attestation),
         "shown": len(listed),
-        "total": len(findings),
+        "total": total,
         "activity": _activity_view(result.activity),
     }
 
@@ -275,6 +274,9 @@ def _finding_view(row: FindingRow) -> dict[str, Any]:
         "status": finding.status.value,
         "excepted": row.status == EXCEPTED,
         "exception_id": annotation.exception.id if annotation else "",
+        "exception_expires": annotation.exception.expires.isoformat()
+        if annotation
+        else "",
         "exception_expired": bool(annotation and annotation.expired),
         "check_id": finding.check_id,
         "account": finding.account_id,
@@ -287,10 +289,14 @@ def _finding_view(row: FindingRow) -> dict[str, Any]:
     }
 
 
-def _control_exceptions(rows: list[FindingRow], report: Report) -> list[dict]:
+def _control_exceptions(result: ControlResult, report: Report) -> list[dict]:
     # Every exception that annotates one of the control's findings, once, in
     # the order of the exceptions file.
-    used = {row.annotation.exception.id for row in rows if row.annotation}
+    used = {
+        annotation.exception.id
+        for check in result.checks
+        for annotation in check.annotations.values()
+    }
     return [_exception_view(e, report) for e in report.exceptions if e.id in used]
 
 
@@ -327,12 +333,23 @@ def _attestation_view(attestation: Attestation | None) -> dict[str, Any] | None:
     }
 
 
-def _requirement_html(body: str) -> Markup:
+def _requirement_html(body: str, title: str) -> Markup:
     # Control documents are the project's own Markdown, not AWS data, so their
     # HTML is kept. Headings move down two levels to sit under the control's.
-    html = markdown.markdown(strip_check_blocks(body), extensions=_MARKDOWN_EXTENSIONS)
+    text = _without_title(strip_check_blocks(body), title)
+    html = markdown.markdown(text, extensions=_MARKDOWN_EXTENSIONS)
     html = _HEADING_TAG.sub(_demote_heading, html)
     return Markup(html)
+
+
+def _without_title(text: str, title: str) -> str:
+    # A document often opens with "# <title>", which the section heading
+    # already shows.
+    lines = text.lstrip("\n").split("\n")
+    first = lines[0].strip()
+    if first.startswith("# ") and first[2:].strip() == title.strip():
+        return "\n".join(lines[1:])
+    return text
 
 
 def _demote_heading(match: re.Match[str]) -> str:

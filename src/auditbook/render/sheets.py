@@ -19,7 +19,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -31,6 +30,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from auditbook.attestations import ATTESTATION_EXPIRED, ATTESTED, EVIDENCE_MISSING
 from auditbook.render import FALLBACK_DATE, atomic_target
+from auditbook.render.sheetxml import DataWorkbook, SheetRows, splice_rows
 from auditbook.render.text import (
     EXCEL_CELL_MAX_CHARS,
     looks_like_formula,
@@ -93,6 +93,7 @@ class Styles:
             for status, (_, colour) in STATUS_COLOURS.items()
         }
         self._arrays: dict[tuple, StyleArray] = {}
+        self._ids: dict[tuple, int] = {}
 
     def array(
         self,
@@ -121,7 +122,24 @@ class Styles:
             # NOTE: _style is openpyxl's private style array (3.1); Cell's
             # public style_array argument takes it.
             self._arrays[key] = template._style
+            # style_id registers the style with the workbook, so its
+            # stylesheet lists it even when only sheetxml rows use it.
+            self._ids[key] = template.style_id
         return self._arrays[key]
+
+    def style_id(
+        self,
+        sheet: WriteOnlyWorksheet,
+        wrap: bool,
+        status: str | None,
+        number_format: str | None,
+        quote_prefix: bool,
+    ) -> int:
+        """Return the workbook's index of the style :meth:`array` describes."""
+        key = (wrap, status, number_format, quote_prefix)
+        if key not in self._ids:
+            self.array(sheet, wrap, status, number_format, quote_prefix)
+        return self._ids[key]
 
 
 def excel_text(value: str) -> str:
@@ -229,16 +247,36 @@ def write_rows(
     styles: Styles,
     status_columns: Sequence[int] = (),
 ) -> int:
-    """Append one row per sequence of values and return the number of rows."""
-    count = 0
+    """Write the data rows of a table below its header and return their number.
+
+    The rows go to :mod:`auditbook.render.sheetxml`, not through openpyxl,
+    and :func:`save_workbook` splices them in. Cells are typed and styled as
+    :func:`make_cell` does it. ``sheet`` belongs to a :class:`DataWorkbook`,
+    and nothing is appended to it after this call.
+    """
+    data = sheet.parent.rows_for(sheet)
     for values in rows:
         cells = []
         for index, (column, value) in enumerate(zip(columns, values, strict=True), 1):
             status = value if index in status_columns else None
-            cells.append(make_cell(sheet, value, styles, column.wrap, status))
-        sheet.append(cells)
-        count += 1
-    return count
+            cells.append(_typed_value(sheet, value, styles, column.wrap, status))
+        data.append(cells)
+    return data.count
+
+
+def _typed_value(
+    sheet: WriteOnlyWorksheet,
+    value: Any,
+    styles: Styles,
+    wrap: bool,
+    status: str | None,
+) -> tuple[Any, int]:
+    number_format = DATETIME_FORMAT if isinstance(value, datetime) else None
+    formula_like = False
+    if isinstance(value, str):
+        formula_like = looks_like_formula(value)
+        value = excel_text(value)
+    return value, styles.style_id(sheet, wrap, status, number_format, formula_like)
 
 
 def bold_cell(sheet: WriteOnlyWorksheet, text: str, styles: Styles) -> Cell:
@@ -262,11 +300,20 @@ def header_cells(
 
 
 class FixedTimeZipFile(zipfile.ZipFile):
-    """A zip file whose entries all carry one fixed time, for repeatable bytes."""
+    """A zip file whose entries all carry one fixed time, for repeatable bytes.
 
-    def __init__(self, path: Path, when: datetime) -> None:
+    It also puts each sheet's :class:`SheetRows` into that sheet's part.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        when: datetime,
+        data_rows: dict[WriteOnlyWorksheet, SheetRows] | None = None,
+    ) -> None:
         super().__init__(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
         self.fixed_time = max(when, FALLBACK_DATE).timetuple()[:6]
+        self.data_rows = data_rows or {}
 
     def _entry(self, name: str) -> zipfile.ZipInfo:
         entry = zipfile.ZipInfo(name, self.fixed_time)
@@ -280,23 +327,43 @@ class FixedTimeZipFile(zipfile.ZipFile):
         super().writestr(zinfo_or_arcname, data, *args, **kwargs)
 
     def write(self, filename, arcname=None, *args: Any, **kwargs: Any) -> None:
-        # openpyxl copies each write-only sheet from a temporary file, which
-        # can be large, so it is streamed rather than read whole.
-        entry = self._entry(arcname or Path(filename).name)
-        entry.file_size = os.path.getsize(filename)
-        with open(filename, "rb") as source, self.open(entry, "w") as target:
-            shutil.copyfileobj(source, target, 1 << 20)
+        # openpyxl copies each write-only sheet from a temporary file. Sheets
+        # with data rows hold only their header there, so they are read whole.
+        name = arcname or Path(filename).name
+        entry = self._entry(name)
+        rows = self._rows_of(name)
+        if rows is None:
+            entry.file_size = os.path.getsize(filename)
+            with open(filename, "rb") as source, self.open(entry, "w") as target:
+                shutil.copyfileobj(source, target, 1 << 20)
+            return
+
+        part = Path(filename).read_bytes()
+        entry.file_size = len(part) + rows.size()
+        with self.open(entry, "w") as target:
+            splice_rows(part, rows, target)
+
+    def _rows_of(self, name: str) -> SheetRows | None:
+        # A sheet's path is known only once ExcelWriter numbers the sheets.
+        for sheet, rows in self.data_rows.items():
+            if sheet.path.lstrip("/") == name:
+                return rows
+        return None
 
 
-def save_workbook(workbook: Workbook, path: Path, when: datetime) -> None:
+def save_workbook(workbook: DataWorkbook, path: Path, when: datetime) -> None:
     """Save a workbook with every zip entry dated ``when``, replacing ``path``.
 
     openpyxl's ``Workbook.save`` stamps the current time as the modified date
     and on every zip entry, so its writer is driven directly instead.
     """
-    with atomic_target(path) as target:
-        archive = FixedTimeZipFile(target, when)
-        try:
-            ExcelWriter(workbook, archive).save()
-        finally:
-            archive.close()
+    try:
+        with atomic_target(path) as target:
+            archive = FixedTimeZipFile(target, when, workbook.data_rows)
+            try:
+                ExcelWriter(workbook, archive).save()
+            finally:
+                archive.close()
+    finally:
+        for rows in workbook.data_rows.values():
+            rows.close()

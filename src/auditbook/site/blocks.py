@@ -2,7 +2,9 @@
 
 Every function renders a Jinja template with autoescaping on, so each string
 from the evidence run (resource ids, messages, evidence values, run metadata)
-reaches the page HTML-escaped. Templates get data, never source from AWS.
+reaches the page HTML-escaped. Invisible and reordering characters, such as a
+right-to-left override, are shown as escapes like ``\\u202e``, as in the PDF.
+Templates get data, never source from AWS.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
@@ -23,7 +26,9 @@ from auditbook.controls import LAYERS, Control
 from auditbook.errors import RenderError
 from auditbook.evidence import VerifyProblem
 from auditbook.frameworks import FRAMEWORKS
-from auditbook.models import Finding
+from auditbook.models import Finding, Status
+from auditbook.render import excerpt_error
+from auditbook.render.text import visible
 from auditbook.report import (
     NOT_COLLECTED,
     VERDICT_LABELS,
@@ -46,10 +51,20 @@ STATUS_LABELS = VERDICT_LABELS
 # How many of the most frequent API operations the run page lists.
 TOP_OPERATIONS = 10
 
+
+def _finalize(value: Any) -> Any:
+    # Runs on every {{ }} value before autoescaping. Markup (HTML built by the
+    # templates) is trusted; every other string may come from AWS.
+    if isinstance(value, Markup) or not isinstance(value, str):
+        return value
+    return visible(value)
+
+
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("auditbook", "templates/site"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
+    finalize=_finalize,
     trim_blocks=True,
     lstrip_blocks=True,
 )
@@ -172,6 +187,25 @@ def render_banner(result: ControlResult, report: Report, links: Links) -> str:
     )
 
 
+def render_activity(result: ControlResult, report: Report, links: Links) -> str:
+    """Render a control's CloudTrail excerpt: the events the run kept, newest first.
+
+    Returns an empty string when the run has no excerpt for the control.
+    """
+    activity = result.activity
+    if activity is None:
+        return ""
+    cloudtrail = report.metadata.get("cloudtrail")
+    period = cloudtrail if isinstance(cloudtrail, dict) else {}
+    return _ENV.get_template("activity.html").render(
+        events=activity.events,
+        total=max(activity.total, len(activity.events)),
+        errors=[excerpt_error(error) for error in activity.errors],
+        period_start=period.get("period_start"),
+        period_end=period.get("period_end"),
+    )
+
+
 def render_home(report: Report, links: Links) -> str:
     """Render the dashboard: totals by status and layer, failing controls first."""
     layers = [
@@ -185,6 +219,8 @@ def render_home(report: Report, links: Links) -> str:
         verdicts=[(s, report.verdicts[s]) for s in VERDICT_ORDER],
         layers=layers,
         controls=report.controls_worst_first(),
+        error_count=report.totals[Status.ERROR.value],
+        error_controls=[r for r in report.controls if r.counts[Status.ERROR.value]],
         links=links,
         run_url=links.page(RUN_URI),
         controls_url=links.page(CONTROLS_URI),
