@@ -94,7 +94,8 @@ def main() -> None:
 
     print(f"events: {seen}")
     print(
-        f"decompressed file: {raw_size / 1e6:.1f} MB ({len(compressed) / 1e6:.1f} MB gzipped)"
+        f"decompressed file: {raw_size / 1e6:.1f} MB "
+        f"({len(compressed) / 1e6:.1f} MB gzipped)"
     )
     print(f"seconds: {elapsed:.2f}")
     print(f"events per second: {seen / elapsed:,.0f}")

@@ -43,7 +43,7 @@ logger = logging.getLogger("auditbook")
 
 REGION_PATTERN = re.compile(config_schema()["$defs"]["region"]["pattern"])
 
-# Subfolder of the evidence folder that holds the demo's runs.
+# Subfolder of the evidence folder that contains the demo's runs.
 DEMO_EVIDENCE_FOLDER = "demo"
 
 SEVERITIES = ("critical", "high", "medium", "low", "informational", "never")
@@ -219,7 +219,11 @@ def _comma_list(text: str) -> list[str]:
 
 
 def _configure_logging(verbose: bool, quiet: bool) -> None:
-    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    level = logging.INFO
+    if verbose:
+        level = logging.DEBUG
+    elif quiet:
+        level = logging.WARNING
     if sys.stderr.isatty():
         fmt = "%(levelname)-7s %(message)s"
     else:

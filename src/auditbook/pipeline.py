@@ -242,7 +242,7 @@ def gate(
 
     2 when any finding is ERROR (the evidence is incomplete), else 1 when a
     FAIL that no active exception covers belongs to a control whose severity
-    reaches ``fail_on``, else 0. ``excepted`` holds the sort keys of the
+    reaches ``fail_on``, else 0. ``excepted`` contains the sort keys of the
     findings an active exception covers.
     """
     excepted = excepted or set()
@@ -277,7 +277,7 @@ def gate(
 
 @dataclass(frozen=True)
 class Outputs:
-    """Where a render put its files."""
+    """The paths of a render's outputs."""
 
     site_dir: Path
     pdf: Path

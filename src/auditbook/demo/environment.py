@@ -129,7 +129,7 @@ def demo_settings(settings: Settings) -> Settings:
         regions=DEMO_REGIONS,
         exceptions_file=DEMO_DATA / "exceptions.yml",
         attestations_override=DEMO_DATA / "manual",
-        # The demo trail's bucket holds seeded log files, and moto has no
+        # The demo trail's bucket contains seeded log files, and moto has no
         # LookupEvents, so excerpts come from the S3 source.
         cloudtrail_source="s3",
         cloudtrail_bucket=None,

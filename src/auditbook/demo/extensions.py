@@ -68,7 +68,7 @@ class DemoState:
 
 
 class DemoExtensions:
-    """A WSGI layer that answers the operations moto lacks, else calls moto."""
+    """A WSGI layer that serves the operations moto lacks and passes the rest on."""
 
     def __init__(self, app: Callable, state: DemoState) -> None:
         self.app = app
