@@ -312,3 +312,34 @@ def test_not_collected_workbook(make_report, tmp_path: Path) -> None:
     assert {row["Verdict"] for row in controls} == {"NOT_COLLECTED", "EVIDENCE_MISSING"}
     findings = rows_by_header(workbook["Findings"])
     assert findings[0]["Message"] == "Evidence is not yet collected."
+
+
+def test_markup_and_spaces_kept_exactly(make_report, tmp_path: Path) -> None:
+    message = "  <b>A & B</b> ]]> 'quoted' \"double\"  "
+    report = make_report([finding("aws.guardduty.enabled", Status.FAIL, "r", message)])
+
+    path = write_workbook(report, tmp_path / "evidence.xlsx")
+
+    row = rows_by_header(load_workbook(path)["Findings"])[0]
+    assert row["Message"] == message
+
+
+def test_wrapped_columns_wrap(workbook) -> None:
+    sheet = workbook["Findings"]
+    resource = f"arn:aws:ec2:eu-west-2:{ACCOUNT}:security-group/sg-0aaa"
+
+    wrapped = cell_of(sheet, "Resource", resource, "Message")
+    single = cell_of(sheet, "Resource", resource, "Check ID")
+
+    assert wrapped.alignment.wrap_text
+    assert wrapped.alignment.vertical == "top"
+    assert not single.alignment.wrap_text
+    assert single.alignment.vertical == "top"
+
+
+def test_counts_are_integers(workbook) -> None:
+    rows = {row["Control ID"]: row for row in rows_by_header(workbook["Controls"])}
+
+    assert rows["NET-01"]["Findings"] == 5
+    assert rows["NET-01"]["FAIL"] == 2
+    assert isinstance(rows["NET-01"]["EXCEPTED"], int)

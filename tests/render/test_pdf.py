@@ -21,6 +21,7 @@ from auditbook.evidence import (
     RUN_FILE,
 )
 from auditbook.models import Status
+from auditbook.render import control_findings
 from auditbook.render.pdf import DataOnlyFetcher, write_pdf
 from tests.render.synthetic import (
     ACCOUNT,
@@ -350,17 +351,33 @@ def test_no_fetch_from_document_urls(make_report, tmp_path: Path) -> None:
 
 
 PDFAID = "{http://www.aiim.org/pdfa/ns/id/}"
+RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 
 
-def xmp_attributes(reader: PdfReader) -> dict[str, str]:
-    """Return the attributes of every rdf:Description in the XMP metadata."""
+def xmp_root(reader: PdfReader) -> ET.Element:
+    """Return the x:xmpmeta element of the PDF's XMP metadata packet."""
     packet = reader.trailer["/Root"]["/Metadata"].get_object().get_data()
     start = packet.index(b"<x:xmpmeta")
     end = packet.index(b"</x:xmpmeta>") + len(b"</x:xmpmeta>")
+    return ET.fromstring(packet[start:end])
+
+
+def xmp_attributes(reader: PdfReader) -> dict[str, str]:
+    """Return the attributes of every element in the XMP metadata."""
     attributes: dict[str, str] = {}
-    for element in ET.fromstring(packet[start:end]).iter():
+    for element in xmp_root(reader).iter():
         attributes.update(element.attrib)
     return attributes
+
+
+def xmp_texts(reader: PdfReader) -> dict[str, str]:
+    """Return the text of each XMP property, by the property's local name."""
+    texts: dict[str, str] = {}
+    for description in xmp_root(reader).iter(f"{RDF}Description"):
+        for prop in description:
+            items = [li.text or "" for li in prop.iter(f"{RDF}li")]
+            texts[prop.tag.split("}")[1]] = ", ".join(items) or prop.text or ""
+    return texts
 
 
 def embedded_fonts(reader: PdfReader) -> dict[str, bool]:
@@ -390,6 +407,7 @@ def test_pdfa_variant_marks_conformance(make_report, tmp_path: Path) -> None:
     assert xmp[f"{PDFAID}part"] == "3"
     assert xmp[f"{PDFAID}conformance"] == "B"
     assert intent["/S"] == "/GTS_PDFA1"
+    assert "sRGB" in intent["/OutputConditionIdentifier"]
     assert intent["/DestOutputProfile"].get_object()["/N"] == 3
     assert len(reader.trailer["/ID"]) == 2
     assert "/Encrypt" not in reader.trailer
@@ -399,6 +417,27 @@ def test_pdfa_variant_marks_conformance(make_report, tmp_path: Path) -> None:
     annotations = [a.get_object() for p in reader.pages for a in p.get("/Annots", [])]
     assert annotations
     assert {a["/F"] for a in annotations} == {4}
+
+
+def test_pdfa_metadata_matches_info(make_report, tmp_path: Path) -> None:
+    report = make_report(pdf_variant="pdf/a-3b")
+
+    reader = PdfReader(write_pdf(report, tmp_path / "pack.pdf"))
+
+    info = reader.metadata
+    xmp = xmp_texts(reader)
+    assert xmp["title"] == info.title
+    assert xmp["creator"] == info.author
+    assert xmp["description"] == info.subject
+    assert xmp["Keywords"] == info["/Keywords"]
+    assert xmp["CreatorTool"] == info.creator
+    assert xmp_attributes(reader)["{http://ns.adobe.com/pdf/1.3/}Producer"] == (
+        info.producer
+    )
+    assert xmp["CreateDate"] == "2026-12-04T15:31:40Z"
+    assert info.creation_date == datetime(2026, 12, 4, 15, 31, 40, tzinfo=UTC)
+    assert xmp["ModifyDate"] == "2026-12-04T15:31:40Z"
+    assert info.modification_date == datetime(2026, 12, 4, 15, 31, 40, tzinfo=UTC)
 
 
 def test_pdfa_attachments_carry_relationship(make_report, tmp_path: Path) -> None:
@@ -429,3 +468,40 @@ def test_plain_pdf_claims_no_conformance(pdf: Path) -> None:
 
     assert "/Metadata" not in root
     assert "/OutputIntents" not in root
+
+
+def test_cap_keeps_errors_before_passes(make_report, tmp_path: Path) -> None:
+    check = "aws.guardduty.enabled"
+    findings = [
+        finding(check, Status.PASS, "detector-pass-1", "On."),
+        finding(check, Status.ERROR, "detector-error-1", "AccessDenied."),
+        finding(check, Status.FAIL, "detector-fail-1", "Off."),
+        finding(check, Status.PASS, "detector-pass-2", "On."),
+        finding(check, Status.ERROR, "detector-error-2", "AccessDenied."),
+    ]
+    report = make_report(findings, pdf_max_findings_per_control=3)
+
+    text = " ".join(page_texts(write_pdf(report, tmp_path / "pack.pdf")))
+
+    assert "Showing 3 of 5 findings" in text
+    assert text.index("detector-fail-1") < text.index("detector-error-1")
+    assert text.index("detector-error-1") < text.index("detector-error-2")
+    assert "detector-pass-1" not in text
+
+
+def test_control_findings_merge_checks(report) -> None:
+    net = next(r for r in report.controls if r.control.id == "NET-01")
+
+    every = control_findings(net)
+    first_three = control_findings(net, 3)
+
+    assert [row.status for row in every] == [
+        "FAIL",
+        "FAIL",
+        "EXCEPTED",
+        "PASS",
+        "PASS",
+    ]
+    assert every[2].finding.resource_id.endswith("sg-0bbb")
+    assert every[2].annotation.exception.id == "EXC-001"
+    assert first_three == every[:3]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 from html.parser import HTMLParser
@@ -13,13 +14,16 @@ from mkdocs.config import load_config
 from mkdocs.exceptions import Abort, PluginError
 
 from auditbook.config import config_schema, load_settings
-from auditbook.evidence import FINDINGS_FILE
+from auditbook.evidence import EXCEPTIONS_FILE, FINDINGS_FILE, EvidenceStore
+from auditbook.models import Status
 from auditbook.site.plugin import AuditbookConfig, AuditbookPlugin
 from tests.site.conftest import (
     FINDINGS,
     HOSTILE,
+    METADATA,
     RUN_ID,
     SSH,
+    finding,
     read_json,
     read_page,
     sg_arn,
@@ -181,6 +185,7 @@ def test_table_capped_with_full_json(project, write_run, build_site):
     assert table_rows(html) == 2
     assert "Showing the first 2 of 5 findings" in html
     assert 'href="../../../findings/net-01.json"' in html
+    assert 'href="../../../findings/net-01.csv"' in html
     assert len(document["findings"]) == 5
     assert document["run_id"] == RUN_ID
 
@@ -204,8 +209,77 @@ def test_findings_files_named_by_control_only(write_run, build_site):
     names = sorted(os.listdir(site / "findings"))
     every_path = [str(path.relative_to(site)) for path in site.rglob("*")]
 
-    assert names == ["iam-01.json", "net-01.json"]
+    assert names == ["iam-01.csv", "iam-01.json", "net-01.csv", "net-01.json"]
     assert not any("sg-0bad" in path or "passwd" in path for path in every_path)
+
+
+def test_findings_csv_lists_every_finding(write_run, build_site):
+    write_run()
+    site = build_site()
+
+    with (site / "findings" / "net-01.csv").open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+
+    failing = next(row for row in rows if row["resource_id"] == sg_arn("sg-0ccc"))
+    assert len(rows) == sum(1 for f in FINDINGS if f.check_id == SSH)
+    assert failing["status"] == "FAIL"
+    assert failing["effective_status"] == "FAIL"
+    assert failing["evidence"] == '{"cidr":"0.0.0.0/0","port":22}'
+
+
+def test_findings_csv_neutralises_formulas(write_run, build_site):
+    formula = '=HYPERLINK("http://x","y")'
+    write_run(
+        [
+            *FINDINGS,
+            finding(SSH, formula, Status.FAIL, "+cmd|' /C calc'!A0 admits SSH."),
+        ]
+    )
+    site = build_site()
+
+    with (site / "findings" / "net-01.csv").open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+
+    row = next(row for row in rows if row["resource_id"].endswith(formula))
+    assert row["resource_id"] == f"'{formula}"
+    assert row["message"] == "'+cmd|' /C calc'!A0 admits SSH."
+    assert row["check_id"] == SSH
+
+
+def test_exceptions_shown_beside_status(project, build_site):
+    exceptions = f"""\
+exceptions:
+  - id: EXC-001
+    check: {SSH}
+    resource: "{sg_arn("sg-0ccc")}"
+    justification: Jump host until the migration ends.
+    approved_by: Jane Smith, CISO
+    approved_at: "2026-10-01"
+    expires: "2027-01-31"
+  - id: EXC-002
+    check: {SSH}
+    resource: "{sg_arn("sg-0eee")}"
+    justification: Temporary access for a finished migration.
+    approved_by: Jane Smith, CISO
+    approved_at: "2026-06-01"
+    expires: "2026-11-01"
+"""
+    expired = finding(SSH, sg_arn("sg-0eee"), Status.FAIL, "sg-0eee admits SSH.")
+    store = EvidenceStore(project / "evidence")
+    with store.lock():
+        store.write_run(
+            RUN_ID,
+            [*FINDINGS, expired],
+            METADATA,
+            extra_files={EXCEPTIONS_FILE: exceptions.encode()},
+        )
+    site = build_site()
+
+    cells = parse(read_page(site, "controls/network/net-01"), "ab-findings").texts
+    text = " ".join(" ".join(cells).split())
+
+    assert "FAIL EXCEPTED EXC-001, until 2027-01-31" in text
+    assert "FAIL Exception EXC-002 expired on 2026-11-01" in text
 
 
 @pytest.mark.parametrize("directory_urls", [True, False])

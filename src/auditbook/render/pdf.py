@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 TEMPLATE = "audit_pack.html.j2"
 
-# Allocations between two young-generation collections while WeasyPrint runs;
+# Allocations between two young-generation collections while WeasyPrint runs.
 # CPython's default is 700.
 GC_THRESHOLD_WHILE_RENDERING = 100_000
 
@@ -103,19 +103,20 @@ def write_pdf(report: Report, path: Path) -> Path:
     html = build_html(report)
     facts = run_facts(report)
     attachments = _attachments(report, facts, fetcher)
-    try:
-        with fewer_collections(), atomic_target(path) as target:
-            document = HTML(string=html, url_fetcher=fetcher).render()
-            document.write_pdf(
-                target,
-                attachments=attachments,
-                pdf_variant=report.settings.pdf_variant,
-            )
-    except OSError as exc:
-        raise RenderError(
-            f"cannot write the PDF to {path}: {exc.strerror or exc}; choose a "
-            "writable path"
-        ) from exc
+    with fewer_collections():
+        document = HTML(string=html, url_fetcher=fetcher).render()
+        try:
+            with atomic_target(path) as target:
+                document.write_pdf(
+                    target,
+                    attachments=attachments,
+                    pdf_variant=report.settings.pdf_variant,
+                )
+        except OSError as exc:
+            raise RenderError(
+                f"cannot write the PDF to {path}: {exc.strerror or exc}; choose a "
+                "writable path"
+            ) from exc
 
     logger.info("wrote the PDF audit pack %s (%d pages)", path, len(document.pages))
     return path
@@ -125,11 +126,12 @@ def write_pdf(report: Report, path: Path) -> Path:
 def fewer_collections() -> Iterator[None]:
     """Raise the garbage collector's thresholds for the duration of the block.
 
-    WeasyPrint allocates millions of boxes that live until the PDF is written.
-    With the default thresholds the collector scans them again and again: in
-    benchmarks/render.py that was a fifth of the CPU time of a 700-page pack
-    (CPython 3.11). Reference counting still frees almost everything at once;
-    only objects in reference cycles wait for a later collection.
+    WeasyPrint allocates millions of boxes that live until the PDF is written,
+    and with the default thresholds the collector scans them again and again.
+    For the 700-page pack of benchmarks/render.py on CPython 3.11 and a 2-core
+    machine, that was a fifth of the CPU time. Reference counting still frees
+    almost everything at once, and only objects in reference cycles wait for a
+    later collection.
     """
     thresholds = gc.get_threshold()
     gc.set_threshold(GC_THRESHOLD_WHILE_RENDERING, *thresholds[1:])

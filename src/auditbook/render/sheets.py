@@ -154,6 +154,17 @@ def excel_text(value: str) -> str:
     return truncate(text, EXCEL_CELL_MAX_CHARS, "the evidence run")
 
 
+def csv_text(value: str) -> str:
+    """Return text for a CSV field that a spreadsheet never evaluates.
+
+    CSV has no cell types. Text that the workbook stores with a quote prefix,
+    because it starts like a formula, therefore gets a leading apostrophe,
+    the usual defence against CSV injection (CWE-1236). A spreadsheet then
+    reads the field as text and shows the apostrophe.
+    """
+    return f"'{value}" if looks_like_formula(value) else value
+
+
 def make_cell(
     sheet: WriteOnlyWorksheet,
     value: Any,

@@ -116,9 +116,9 @@ class Links:
         """Return the URL of a framework's coverage page."""
         return self.page(framework_uri(key))
 
-    def findings(self, control: Control) -> str:
-        """Return the URL of the JSON file with every finding of a control."""
-        return get_relative_url(findings_path(control), self._page.url)
+    def findings(self, control: Control, extension: str = "json") -> str:
+        """Return the URL of the JSON or CSV file with every finding of a control."""
+        return get_relative_url(findings_path(control, extension), self._page.url)
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,7 @@ def render_check(
         capped=total > cap,
         control=control,
         findings_url=links.findings(control) if total else None,
+        findings_csv_url=links.findings(control, "csv") if total else None,
     )
 
 

@@ -91,9 +91,13 @@ def framework_uri(key: str) -> str:
     return f"frameworks/{key}.md"
 
 
-def findings_path(control: Control) -> str:
-    """Return the site path of the JSON file with every finding of a control."""
-    return f"{FINDINGS_DIR}/{control_slug(control)}.json"
+def findings_path(control: Control, extension: str = "json") -> str:
+    """Return the site path of the file with every finding of a control.
+
+    Args:
+        extension: ``json`` or ``csv``.
+    """
+    return f"{FINDINGS_DIR}/{control_slug(control)}.{extension}"
 
 
 def control_title(control: Control) -> str:
