@@ -302,7 +302,7 @@ class EvidenceStore:
     ) -> EvidenceRun:
         """Write a complete run atomically and point ``latest`` at it.
 
-        The caller holds :meth:`lock`. ``metadata`` becomes ``run.json``, with
+        The caller must hold :meth:`lock`. ``metadata`` becomes ``run.json``, with
         the previous run's id added. With ``signer``, the manifest's hash is
         signed and the signature files are stored beside it, outside the
         manifest.

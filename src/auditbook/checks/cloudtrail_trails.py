@@ -96,7 +96,7 @@ def _list_trails(
             errors.append((region, exc))
             continue
         for entry in response.get("trailList", []):
-            # The listing region stands in only if a response lacks HomeRegion.
+            # The listing region is used only if a response lacks HomeRegion.
             trails.setdefault(entry["TrailARN"], {"HomeRegion": region, **entry})
     return list(trails.values()), errors
 

@@ -1,4 +1,4 @@
-"""What a check sees: one account and region, and cached read-only AWS calls."""
+"""The context of a check: one account and region, and cached read-only AWS calls."""
 
 from __future__ import annotations
 

@@ -65,7 +65,7 @@ BUILTIN_MODULES = (
 
 
 class Scope(enum.StrEnum):
-    """Where a check runs: once per account, or once per account and region."""
+    """The scope a check runs in: once per account, or once per account and region."""
 
     ACCOUNT = "account"
     REGION = "region"

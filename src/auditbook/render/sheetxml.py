@@ -115,7 +115,7 @@ def cell_xml(reference: str, value: Any, style_id: int) -> str:
         serial = to_excel(value)
         return f'<c r="{reference}" s="{style_id}" t="n"><v>{serial!r}</v></c>'
     raise TypeError(
-        f"invalid cell value {value!r}: a cell holds text, a number or a "
+        f"invalid cell value {value!r}: a cell contains text, a number or a "
         f"datetime, not {type(value).__name__}"
     )
 
